@@ -1,0 +1,10 @@
+"""Text -> Program: the DSL's AST, printer and parser, and the expression compiler."""
+
+from grammar.ast import NODE_TYPES, And, Find, Node, Ordinal, Program, Relate, Superlative, target_of, walk
+from grammar.errors import CompileError, ProgramSyntaxError
+from grammar.parser import parse_program
+
+__all__ = [
+    "NODE_TYPES", "And", "CompileError", "Find", "Node", "Ordinal", "Program",
+    "ProgramSyntaxError", "Relate", "Superlative", "parse_program", "target_of", "walk",
+]

@@ -1,0 +1,179 @@
+"""The one place that knows the primitives: relations, ternary relations, superlatives.
+
+A primitive is a pure numpy function of boxes registered under a name with the words
+that express it. The compiler's lexicon, the program parser's name check, the CLI's
+``relations`` listing and the interpreter all read from here, so registering a
+function is the whole act of adding a primitive.
+
+Signatures (boxes are arrays whose last axis is x0, y0, x1, y1; image y grows down):
+
+- ``@relation(name, words)``: ``fn(a, b) -> values``, the degree to which box a stands
+  in the relation to box b. It must broadcast, so it works on one pair of boxes and on
+  the (N, 1, 4) x (1, N, 4) arrays the registry passes to build an (N, N) matrix.
+- ``@ternary(name, words)``: ``fn(a, b, c) -> values``, broadcast to (N, N, N).
+- ``@superlative(name, words)``: ``fn(boxes, weights) -> key`` of shape (N,), larger
+  meaning "more so" (leftmost: ``-centre_x``). ``weights`` is the candidate
+  distribution, for superlatives relative to the candidates ("middle"). The
+  comparative matrix is ``S[i, j] = key[i] > key[j]``: for leftmost that is exactly
+  ReCLIP's left_of.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Literal
+
+import numpy as np
+
+from primitives.errors import RegistryError
+
+Kind = Literal["relation", "ternary", "superlative"]
+KINDS: tuple[Kind, ...] = ("relation", "ternary", "superlative")
+ARITY = {"relation": 2, "ternary": 3, "superlative": 1}
+
+
+@dataclass(frozen=True)
+class Primitive:
+    name: str
+    kind: Kind
+    fn: Callable[..., np.ndarray]
+    words: tuple[str, ...] = ()
+    doc: str = ""
+
+    @property
+    def landmarks(self) -> int:
+        """How many landmark arguments a relate() node of this primitive takes."""
+        return {"relation": 1, "ternary": 2, "superlative": 0}[self.kind]
+
+
+@dataclass
+class Registry:
+    _items: dict[str, Primitive] = field(default_factory=dict)
+    _version: int = 0  # bumped on every change, so caches of word tables can notice
+
+    # -- registering -------------------------------------------------------------
+    def _register(self, kind: Kind, name: str, words: Iterable[str], replace: bool):
+        if not name.isidentifier() or not name.isascii():
+            raise RegistryError(
+                f"primitive name {name!r} must be an ASCII identifier (letters, digits, _)"
+            )
+        words = tuple(" ".join(w.lower().split()) for w in words)
+        if any(not w for w in words):
+            raise RegistryError(f"primitive {name!r} has an empty word")
+
+        def decorate(fn: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
+            if name in self._items and not replace:
+                raise RegistryError(
+                    f"primitive {name!r} is already registered; pass replace=True to redefine it"
+                )
+            doc = (fn.__doc__ or "").strip().split("\n")[0]
+            self._items[name] = Primitive(name, kind, fn, words, doc)
+            self._version += 1
+            return fn
+
+        return decorate
+
+    def relation(self, name: str, words: Iterable[str] = (), *, replace: bool = False):
+        """Decorator: register ``fn(a, b) -> degree`` as a binary relation."""
+        return self._register("relation", name, words, replace)
+
+    def ternary(self, name: str, words: Iterable[str] = (), *, replace: bool = False):
+        """Decorator: register ``fn(a, b, c) -> degree`` as a ternary relation."""
+        return self._register("ternary", name, words, replace)
+
+    def superlative(self, name: str, words: Iterable[str] = (), *, replace: bool = False):
+        """Decorator: register ``fn(boxes, weights) -> key`` as a superlative."""
+        return self._register("superlative", name, words, replace)
+
+    def unregister(self, name: str) -> None:
+        self.get(name)
+        del self._items[name]
+        self._version += 1
+
+    # -- looking up --------------------------------------------------------------
+    @property
+    def version(self) -> int:
+        return self._version
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._items
+
+    def get(self, name: str, kind: Kind | Iterable[Kind] | None = None) -> Primitive:
+        kinds = (kind,) if isinstance(kind, str) else tuple(kind or KINDS)
+        item = self._items.get(name)
+        if item is None or item.kind not in kinds:
+            what = " or ".join(kinds) if kind else "primitive"
+            near = self.closest(name, kinds)
+            hint = f"; did you mean {', '.join(near)}?" if near else ""
+            raise RegistryError(f"unknown {what} {name!r}{hint}")
+        return item
+
+    def names(self, kind: Kind | Iterable[Kind] | None = None) -> list[str]:
+        kinds = (kind,) if isinstance(kind, str) else tuple(kind or KINDS)
+        return [n for n, p in self._items.items() if p.kind in kinds]
+
+    def items(self, kind: Kind | None = None) -> list[Primitive]:
+        return [self._items[n] for n in self.names(kind)]
+
+    def closest(self, name: str, kind: Kind | Iterable[Kind] | None = None, n: int = 3) -> list[str]:
+        """Registered names nearest to ``name``, for 'did you mean' messages."""
+        return difflib.get_close_matches(name, self.names(kind), n=n, cutoff=0.5)
+
+    def words(self, kind: Kind) -> dict[str, str]:
+        """Word (lower-case, single-spaced) -> primitive name, for one kind."""
+        table: dict[str, str] = {}
+        for p in self.items(kind):
+            for w in p.words:
+                table.setdefault(w, p.name)
+        return table
+
+    # -- computing ---------------------------------------------------------------
+    def matrix(self, name: str, boxes: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        """The primitive's matrix over N boxes: (N, N), or (N, N, N) for ternary.
+
+        Entries where an index repeats (i == j, ...) are zero: an object is never
+        left of itself, nor between itself and another.
+        """
+        p = self.get(name)
+        n = len(boxes)
+        b = np.asarray(boxes, dtype=np.float64)
+        if p.kind == "relation":
+            m = _call(p, (n, n), b[:, None, :], b[None, :, :])
+        elif p.kind == "ternary":
+            m = _call(p, (n, n, n), b[:, None, None, :], b[None, :, None, :], b[None, None, :, :])
+            i, j, k = np.ogrid[:n, :n, :n]
+            m = np.where((i == j) | (i == k) | (j == k), 0.0, m)
+        else:
+            w = np.full(n, 1.0 / n) if weights is None else np.asarray(weights, dtype=np.float64)
+            key = _call(p, (n,), b, w)
+            m = (key[:, None] > key[None, :]).astype(np.float64)
+        if p.kind != "ternary":
+            np.fill_diagonal(m, 0.0)
+        return m
+
+
+def _call(p: Primitive, shape: tuple[int, ...], *args: np.ndarray) -> np.ndarray:
+    try:
+        out = np.asarray(p.fn(*args), dtype=np.float64)
+    except Exception as exc:  # a user's primitive failing must name itself
+        raise RegistryError(f"{p.kind} {p.name!r} failed: {type(exc).__name__}: {exc}") from exc
+    if out.shape != shape:
+        try:
+            out = np.broadcast_to(out, shape).copy()
+        except ValueError:
+            raise RegistryError(
+                f"{p.kind} {p.name!r} returned shape {out.shape}, expected {shape}; "
+                "primitive functions must broadcast over arrays of boxes"
+            ) from None
+    if not np.all(np.isfinite(out)):
+        raise RegistryError(f"{p.kind} {p.name!r} returned NaN or infinite values")
+    if p.kind != "superlative" and np.any(out < 0):
+        raise RegistryError(f"{p.kind} {p.name!r} returned negative degrees")
+    return out
+
+
+REGISTRY = Registry()
+relation = REGISTRY.relation
+ternary = REGISTRY.ternary
+superlative = REGISTRY.superlative

@@ -1,0 +1,24 @@
+"""reclip: neuro-symbolic, zero-shot referring-expression reasoning (ReCLIP and beyond)."""
+
+from grammar import (
+    And, CompileError, Find, Node, Ordinal, Program, ProgramSyntaxError, Relate, Superlative,
+    parse_program,
+)
+from interpreter import Proposal, ProposalGraph, Result, Scorer, ScorerError, Trace, execute
+from primitives import REGISTRY, BoxError, ReclipError, RegistryError, relation, superlative, ternary
+from reclip.locator import Locator
+
+
+def compile_expression(text: str, spacy_model: str | None = None, registry=REGISTRY) -> Program:
+    """Compile a referring expression into a Program (see grammar.compiler)."""
+    from grammar import compile_expression as _compile
+
+    return _compile(text, spacy_model=spacy_model, registry=registry)
+
+
+__all__ = [
+    "And", "BoxError", "CompileError", "Find", "Locator", "Node", "Ordinal", "Program",
+    "ProgramSyntaxError", "Proposal", "ProposalGraph", "REGISTRY", "ReclipError", "RegistryError",
+    "Relate", "Result", "Scorer", "ScorerError", "Superlative", "Trace", "compile_expression",
+    "execute", "parse_program", "relation", "superlative", "ternary",
+]
