@@ -21,6 +21,12 @@ from primitives import REGISTRY, Registry
 from primitives.errors import RegistryError
 
 _CALLS = ("find", "relate", "superlative", "ordinal", "and")
+_READABLE = {
+    "HEAD": 'head="..."', "COMMA": "','", "RPAR": "')'", "LPAR": "'('", "EQUAL": "'='",
+    "STRING": "a quoted string", "NAME": "a primitive name", "INT": "a whole number",
+    "FIND": "find(...)", "RELATE": "relate(...)", "SUPERLATIVE": "superlative(...)",
+    "ORDINAL": "ordinal(...)", "AND": "and(...)",
+}
 
 
 class _NameError(Exception):
@@ -109,7 +115,7 @@ def _syntax_error(exc: UnexpectedInput, text: str) -> ProgramSyntaxError:
         return ProgramSyntaxError("program ends early: a ')' or an argument is missing", text, len(text))
     token = exc.token
     call = _enclosing_call(text, pos)
-    if token.type == "NAME" and "NAME" not in exc.expected:
+    if token.type == "NAME" and text[token.end_pos:].lstrip().startswith("("):
         near = difflib.get_close_matches(token.value, _CALLS, n=3, cutoff=0.5)
         return ProgramSyntaxError(
             f"unknown call {token.value!r}: programs are built from {', '.join(_CALLS)}", text, pos, near
@@ -118,8 +124,8 @@ def _syntax_error(exc: UnexpectedInput, text: str) -> ProgramSyntaxError:
         return ProgramSyntaxError("extra text after the end of the program", text, pos)
     if call and token.type in ("COMMA", "RPAR"):
         return ProgramSyntaxError(f"wrong number of arguments to {call}(...)", text, pos)
-    expected = ", ".join(sorted(exc.expected)) if getattr(exc, "expected", None) else "something else"
-    return ProgramSyntaxError(f"unexpected {token.value!r} (expected {expected})", text, pos)
+    expected = " or ".join(sorted(_READABLE.get(t, t) for t in getattr(exc, "expected", ()))) or "something else"
+    return ProgramSyntaxError(f"unexpected {token.value!r} in {call}(...): expected {expected}", text, pos)
 
 
 def _enclosing_call(text: str, pos: int) -> str | None:

@@ -22,14 +22,14 @@ def validate_boxes(boxes: object, what: str = "proposal") -> np.ndarray:
         arr = np.asarray(boxes, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise BoxError(f"{what} boxes must be numbers [x0, y0, x1, y1]: {exc}") from None
+    if arr.size == 0:
+        raise BoxError(f"no {what}s: at least one box is needed")
     if arr.ndim == 1 and arr.size == 4:
         arr = arr[None, :]
     if arr.ndim != 2 or arr.shape[1] != 4:
         raise BoxError(
             f"{what} boxes must have shape (N, 4) as [x0, y0, x1, y1]; got shape {arr.shape}"
         )
-    if arr.shape[0] == 0:
-        raise BoxError(f"no {what}s: at least one box is needed")
     for i, box in enumerate(arr):
         if not np.all(np.isfinite(box)):
             raise BoxError(f"{what} {i} has a NaN or infinite coordinate: {box.tolist()}")

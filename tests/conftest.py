@@ -1,0 +1,40 @@
+"""Shared test fixtures: an oracle scorer and hand-built scenes."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+
+def words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+class OracleScorer:
+    """Logits = 10 x (how many words of the text a proposal's label shares).
+
+    A stand-in for CLIP that knows every object's attributes, so a test's outcome
+    depends only on the program and the geometry. It records every call.
+    """
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def score(self, image, proposals, texts):
+        self.calls.append([str(t) for t in texts])
+        return np.array(
+            [[10.0 * len(words(t) & words(p.label or "")) for p in proposals] for t in texts]
+        )
+
+
+@pytest.fixture
+def oracle() -> OracleScorer:
+    return OracleScorer()
+
+
+@pytest.fixture
+def blank_image() -> Image.Image:
+    return Image.new("RGB", (200, 200), "white")
