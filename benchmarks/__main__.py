@@ -1,0 +1,24 @@
+"""`make bench`: run every benchmark module's main() in turn, in one process."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import time
+
+BENCHMARKS = ["benchmarks.bench_compile", "benchmarks.bench_scoring"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    names = argv if argv else BENCHMARKS
+    for name in names:
+        module = importlib.import_module(name if name.startswith("benchmarks.") else f"benchmarks.{name}")
+        print(f"\n=== {module.__name__} ===", flush=True)
+        start = time.perf_counter()
+        module.main()
+        print(f"({module.__name__} took {time.perf_counter() - start:.1f} s)", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
