@@ -1,0 +1,225 @@
+"""The compiler's closed-class vocabulary beyond the primitives registry.
+
+Relation, ternary and superlative words come from the registry (``REGISTRY.words``);
+this module holds the words that are not primitives: determiners, ordinals,
+intensifiers, part words, picture words, and the few spatial phrases the registry
+cannot express as single words ("in front of"). All entries are lower-case surface
+forms (spaCy's lookup lemmatizer turns "left" into "leave", so nothing here is a lemma).
+Multi-word entries are space-separated and matched before single words.
+"""
+
+from __future__ import annotations
+
+DETERMINERS = frozenset({"the", "a", "an", "this", "that", "these", "those", "some", "any", "another"})
+POSSESSIVES = frozenset({"his", "her", "its", "their", "my", "your", "our", "whose"})
+
+# Prepositions that introduce a place without a landmark: "on the left", "at the top".
+LOCATIVES = frozenset({"on", "at", "in", "to", "towards", "toward", "over", "into", "onto", "from"})
+
+# Words that sharpen a direction and are dropped: "far right", "very left", "furthest left".
+INTENSIFIERS = frozenset({
+    "far", "very", "extreme", "extremely", "farthest", "furthest", "further", "farther",
+    "most", "more", "all the way", "way", "all", "just", "slightly", "more to the",
+    "the very", "absolute", "top most",
+})
+
+# Adverbs in front of a relation, absorbed into it: "right next to", "directly above".
+RELATION_ADVERBS = frozenset({
+    "right", "directly", "just", "immediately", "slightly", "partially", "partly", "mostly",
+    "straight", "closely", "sitting", "standing", "located", "placed", "positioned",
+})
+
+# n-th words. "last" counts from the other end (see compiler._ordinal_kind).
+ORDINALS = {
+    "first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
+    "fifth": 5, "5th": 5, "sixth": 6, "6th": 6, "seventh": 7, "7th": 7, "eighth": 8, "8th": 8,
+    "ninth": 9, "9th": 9, "tenth": 10, "10th": 10,
+}
+# (n, counted from the opposite end)
+LAST_ORDINALS = {
+    "last": 1, "second to last": 2, "second last": 2, "2nd to last": 2, "2nd last": 2,
+    "next to last": 2, "third to last": 3, "third last": 3, "3rd to last": 3, "3rd last": 3,
+    "second from last": 2,
+}
+
+# Words after a direction that name a region, dropped: "right side", "top left corner".
+DIRECTION_PARTS = frozenset({
+    "side", "end", "corner", "half", "part", "edge", "area", "section", "portion", "region",
+    "hand side", "handside", "hand", "most", "sided", "row", "column", "spot", "position",
+})
+
+# "the back of a truck", "a slice of pizza", "one of the men": the referent is the owner.
+OWNER_PARTS = frozenset({
+    "side", "half", "part", "corner", "back", "top", "front", "bottom", "end", "edge", "piece",
+    "slice", "portion", "section", "chunk", "bit", "rest", "tip", "arm", "leg", "hand", "head",
+    "face", "body", "tail", "foot", "feet", "shoulder", "reflection", "bunch", "pair", "pile",
+    "group", "stack", "type", "kind", "sort", "one", "each", "both", "either", "all", "some",
+    "two", "three", "four", "couple", "lot", "lots", "set", "row", "line", "sliver", "corner",
+    "middle", "center", "centre", "left", "right", "rear", "backside", "butt", "nose", "ear",
+    "neck", "knee", "wing", "half", "halves", "pieces", "slices", "legs", "arms", "hands",
+    "feet", "ends", "sides", "parts", "none", "most", "edges", "remains", "remainder",
+    "image", "photo", "picture", "profile", "view", "shot", "photograph", "hood", "trunk",
+    "screen", "skin", "headboard", "saddle", "door", "wheel", "seat", "cushion", "cushions",
+    "handle", "lid", "roof", "window", "windows", "cloth", "tablecloth", "surface", "taller",
+    "shorter", "bigger", "smaller", "larger", "biggest", "smallest", "largest", "tallest",
+    "pants", "jeans", "shirt", "jacket", "hat", "dress", "skirt", "shoes", "coat", "vest", "shorts",
+})
+# Part words that end a compound noun ("chair legs", "table top", "pizza slice"):
+# the noun before them is the referent.
+COMPOUND_PARTS = OWNER_PARTS - frozenset({
+    "one", "each", "both", "either", "all", "some", "two", "three", "four", "none", "most",
+    "left", "right", "middle", "center", "centre", "type", "kind", "sort", "lot", "lots", "rest",
+    "taller", "shorter", "bigger", "smaller", "larger", "biggest", "smallest", "largest",
+    "tallest", "back", "front", "bottom", "group", "pair", "set", "row", "line", "couple",
+    "bunch", "pile", "stack", "body", "seat", "window", "windows", "screen", "picture",
+}) | frozenset({"top", "legs", "leg"})
+COLORS = frozenset({
+    "white", "black", "red", "blue", "green", "yellow", "brown", "gray", "grey", "pink",
+    "purple", "silver", "gold", "golden", "tan", "beige", "dark", "navy", "maroon",
+    "colored", "coloured", "striped", "plaid", "checkered", "spotted", "blonde", "teal",
+})
+# Adjectives that end a noun phrase after its noun ("a sink full of dishes").
+POSTNOMINAL = frozenset({
+    "full", "ready", "able", "visible", "alone", "close", "closes", "not", "no", "up", "down", "away",
+})
+# Past participles the lookup lemmatizer knows but WordNet lists as something else.
+IRREGULAR_PARTICIPLES = frozenset({
+    "sat", "seen", "held", "hung", "laid", "lain", "worn", "shown", "taken", "made", "eaten", "ridden",
+    "driven", "thrown", "caught", "stuck", "built", "kept", "put", "cut", "set", "hit", "shot",
+})
+
+# "of the picture", "in this image": a superlative's frame of reference, dropped.
+SCENE_PREPOSITIONS = frozenset({"of", "in", "on", "from", "at"})
+SCENE_NOUNS = frozenset({
+    "picture", "pictures", "image", "images", "photo", "photos", "pic", "pics", "photograph",
+    "frame", "screen", "scene", "shot", "view", "photograph", "window",
+})
+# "of the two", "of them": the group a superlative picks from, not a landmark.
+SCENE_GROUPS = frozenset({
+    "two", "three", "four", "five", "them", "all", "others", "both", "group", "pair", "bunch", "row",
+    "line", "set", "couple",
+})
+# "closest to the camera": the landmark is the viewer, so the phrase is a superlative.
+CAMERA_NOUNS = frozenset({"camera", "viewer", "us", "me", "you", "photographer", "lens", "cameraman"})
+CAMERA_SUPERLATIVES = {
+    "closest": "closest", "nearest": "closest", "closer": "closest", "nearer": "closest",
+    "close": "closest", "near": "closest",
+    "farthest": "farthest", "furthest": "farthest", "further": "farthest", "farther": "farthest",
+    "far": "farthest",
+}
+
+# Superlative words that are not registry words (kept here, checked against the
+# registry so an unregistered name is never emitted).
+EXTRA_SUPERLATIVES = {
+    "back": "topmost", "background": "topmost", "rear": "topmost",
+    "foreground": "bottommost", "front": "bottommost", "top most": "topmost",
+    "bottom most": "bottommost", "upper most": "topmost", "lower most": "bottommost",
+    "centre": "middle", "mid": "middle", "midle": "middle", "furthest away": "farthest",
+    "farthest away": "farthest", "far away": "farthest", "lefthand": "leftmost",
+    "righthand": "rightmost",
+}
+
+# Prepositional relation phrases the registry's single words do not cover.
+EXTRA_RELATIONS = {
+    "in front of": "below", "in back of": "above", "on top of": "above", "inside of": "within",
+    "contained in": "within", "near to": "near", "on the side of": "near", "close by": "near",
+    "underneath of": "below", "on the other side of": "near", "adjacent to": "near",
+    "next to": "near", "nearby": "near", "bigger than": "bigger_than", "larger than": "bigger_than",
+    "smaller than": "smaller_than", "taller than": "bigger_than", "shorter than": "smaller_than",
+}
+
+# Registry relation words that are too ambiguous on their own in referring
+# expressions ("man in red shirt" is clothing, not containment): kept as text.
+AMBIGUOUS_RELATION_WORDS = frozenset({"in", "contained", "back", "front", "top", "on top"})
+# Comparatives are relations only with "than" ("bigger than the dog").
+COMPARATIVE_WORDS = frozenset({
+    "bigger", "larger", "closer", "smaller", "tinier", "further", "farther", "taller", "shorter",
+})
+# Size words that describe people rather than compare them ("little girl").
+SIZE_WORDS = frozenset({"big", "large", "small", "little", "tiny", "huge", "giant"})
+PERSON_NOUNS = frozenset({
+    "girl", "boy", "girls", "boys", "kid", "kids", "child", "children", "baby", "babies",
+    "guy", "man", "lady", "woman", "toddler", "brother", "sister", "bear", "teddy",
+})
+
+# Direction words that are also nouns for clothing or body parts ("a red top",
+# "her back"): spatial only right after a preposition, determiner or direction.
+NOUN_LIKE_DIRECTIONS = frozenset({"top", "back", "front", "bottom", "rear", "center", "centre", "middle"})
+# "facing left", "looking to the right": the direction of gaze, not a place.
+GAZE_WORDS = frozenset({
+    "facing", "faces", "face", "looking", "looks", "look", "turned", "turning", "turns",
+    "pointing", "points", "heading", "headed", "leaning", "leans", "going", "moving", "walking",
+    "glancing", "gazing", "staring", "stares", "towards", "toward", "tilted", "tilting", "bent",
+    "bending",
+})
+
+# The superlative whose comparative matrix a direction-of phrase uses when the
+# registry has no relation word for it ("at the bottom of X" -> below).
+SUPERLATIVE_RELATIONS = {
+    "leftmost": "left_of", "rightmost": "right_of", "topmost": "above", "bottommost": "below",
+    "largest": "bigger_than", "smallest": "smaller_than", "closest": "bigger_than",
+    "farthest": "smaller_than", "middle": "within",
+}
+# "last from the left" is the first from the right.
+OPPOSITES = {
+    "leftmost": "rightmost", "rightmost": "leftmost", "topmost": "bottommost",
+    "bottommost": "topmost", "largest": "smallest", "smallest": "largest",
+    "closest": "farthest", "farthest": "closest", "middle": "middle",
+}
+# Compound directions nest with the vertical word innermost.
+VERTICAL = frozenset({"topmost", "bottommost"})
+
+# --- head finding (no trained parser) ------------------------------------------------
+PREPOSITIONS = frozenset({
+    "with", "in", "on", "of", "at", "for", "from", "to", "into", "onto", "near", "by", "under",
+    "over", "behind", "beside", "besides", "across", "along", "against", "around", "through",
+    "inside", "outside", "without", "like", "than", "about", "after", "before", "during",
+    "upon", "off", "while", "up", "down", "away", "inthe", "woth", "between", "among", "next", "below",
+    "above", "beneath", "underneath",
+    "towards", "toward", "past", "within", "beyond", "alongside", "atop", "wearing", "holding",
+    "has", "having", "w/", "w", "w/o", "via", "except", "but", "out",
+})
+CLAUSE_WORDS = frozenset({
+    "that", "which", "who", "whose", "whom", "where", "when", "is", "are", "was", "were", "be",
+    "being", "been", "has", "have", "had", "can", "could", "does", "do", "did", "will", "would",
+    "'s", "’s", "seems", "appears", "there", "so", "if", "because", "as", "but", "nor",
+    "then", "its", "it", "not", "named", "labeled", "called", "we", "you", "i", "he", "she", "they",
+})
+# Words skipped at the start of an expression: "there is a laptop under the cat".
+LEADING_FILLERS = frozenset({
+    "there", "is", "are", "this", "it", "'s", "’s", "here", "a", "an", "the", "these", "those",
+    "that", "some", "any", "picture", "photo", "image", "of", "showing", "shows", "visible",
+})
+QUANTITIES = frozenset({
+    "one", "two", "three", "four", "five", "six", "both", "other", "another", "several", "few",
+    "many", "couple", "pair", "group",
+})
+# Not heads: numbers, ordinals and "other" say how many or which, not what.
+NON_HEADS = frozenset({
+    "two", "three", "four", "five", "six", "both", "other", "another", "several", "few",
+    "many", "first", "second", "third", "fourth", "fifth", "last", "1st", "2nd", "3rd", "4th",
+})
+# -ing nouns that are not verbs ("a building", "the ceiling").
+ING_NOUNS = frozenset({
+    "building", "ceiling", "thing", "things", "king", "ring", "string", "wing", "painting",
+    "clothing", "icing", "topping", "toppings", "stuffing", "awning", "frosting", "siding",
+    "railing", "pudding", "dressing", "evening", "morning", "bedding", "sibling", "duckling",
+    "seedling", "ping", "wedding", "filling", "sling", "swing", "spring", "sing", "bing",
+    "something", "nothing", "anything", "everything", "darling", "ding", "sting", "lightning",
+    "landing", "parking", "sibling", "shilling", "pudding", "ketchup", "cling", "bowling",
+})
+
+# Direction adjectives that may precede a part word ("the upper body of", "left side of").
+DIRECTION_WORDS = frozenset({
+    "left", "right", "upper", "lower", "top", "bottom", "front", "back", "rear", "middle",
+    "center", "centre", "far", "near", "whole", "entire", "other", "far", "very",
+})
+
+# "men" is a WordNet noun too; these plurals still lemmatise.
+IRREGULAR_PLURALS = frozenset({
+    "men", "women", "children", "feet", "geese", "mice", "teeth", "oxen", "sheep", "policemen",
+})
+# Openers stripped from a find's text: "there is a laptop under the cat".
+LEADING_CLAUSE = frozenset({"there", "here", "is", "are", "this", "it", "'s", "’s"})
+# Superlatives that read "the X-est of the Ys" as a superlative over the Ys.
+SIZE_SUPERLATIVES = frozenset({"largest", "smallest", "closest", "farthest"})
