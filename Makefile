@@ -14,7 +14,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
+# The browser test needs Chromium: install Debian's package where we may (root + apt);
+# elsewhere that test skips with its reason.
 test: $(STAMP)
+	@command -v chromium >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] \
+		&& apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
+		|| echo "chromium not installed: the browser test will skip"
 	$(PY) -m pytest -q
 
 demo: $(STAMP)

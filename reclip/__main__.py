@@ -1,0 +1,7 @@
+"""``python -m reclip``: the command line (see reclip.cli)."""
+
+import sys
+
+from reclip.cli import main
+
+sys.exit(main())

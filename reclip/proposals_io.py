@@ -1,0 +1,199 @@
+"""Reading proposal files: plain boxes, {box, mask?, label?} records, COCO results.
+
+Accepted JSON layouts (all boxes in pixels):
+
+- a list of boxes ``[[x0, y0, x1, y1], ...]``;
+- a list of records ``{"box": [x0, y0, x1, y1], "mask"?: ..., "label"?: ...}`` where a
+  mask is a pycocotools RLE dict (``{"size": [h, w], "counts": ...}``) or a 2-D list of 0/1;
+- COCO detection results ``[{"image_id", "bbox": [x, y, w, h], "segmentation"?,
+  "category_id"?, "score"?}, ...]`` (xywh, converted to xyxy), or a COCO dataset dict
+  with an ``"annotations"`` list; filtered by ``image_id`` when given;
+- a dict ``{"proposals": [...]}`` or ``{"boxes": [...]}`` wrapping any of the lists.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from interpreter import Proposal, as_proposals
+from primitives import BoxError, ReclipError
+
+
+class ProposalFileError(ReclipError):
+    """A proposals file that cannot be read or does not hold proposals."""
+
+
+def read_proposals(path: str | os.PathLike, image_id: Any = None,
+                   image_size: tuple[int, int] | None = None) -> list[Proposal]:
+    """Proposals from a JSON file; ``image_size`` = (width, height) checks masks and
+    lets COCO polygon segmentations be rasterised."""
+    path = Path(path)
+    records = _records(_load_json(path), path)
+    try:
+        if _is_coco(records):
+            records = _coco_records(records, image_id, path)
+        elif image_id is not None:
+            raise ProposalFileError(
+                f"{path}: --image-id was given but the file is not COCO results "
+                "(records with 'image_id' and 'bbox')"
+            )
+        proposals = as_proposals(_with_masks(records, image_size))
+    except BoxError as exc:
+        raise ProposalFileError(f"{path}: {exc}") from None
+    if image_size is not None:
+        _check_masks(proposals, image_size, path)
+    return proposals
+
+
+def _load_json(path: Path) -> Any:
+    if not path.is_file():
+        raise ProposalFileError(f"proposals file not found: {path}")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ProposalFileError(f"{path}: not a text (JSON) file") from None
+    except json.JSONDecodeError as exc:
+        raise ProposalFileError(
+            f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from None
+
+
+def _records(data: Any, path: Path) -> list[Any]:
+    if isinstance(data, dict):
+        for key in ("proposals", "boxes", "annotations"):
+            if isinstance(data.get(key), list):
+                return data[key]
+        raise ProposalFileError(
+            f"{path}: expected a JSON list of boxes or records; got an object with keys "
+            f"{sorted(data)[:8]} (none of 'proposals', 'boxes', 'annotations')"
+        )
+    if not isinstance(data, list):
+        raise ProposalFileError(f"{path}: expected a JSON list of boxes or records, got {type(data).__name__}")
+    if not data:
+        raise ProposalFileError(f"{path}: the file holds no proposals (an empty list)")
+    return data
+
+
+def _is_coco(records: list[Any]) -> bool:
+    return all(isinstance(r, dict) and "bbox" in r for r in records)
+
+
+def _coco_records(records: list[dict], image_id: Any, path: Path) -> list[dict]:
+    """COCO results (xywh) -> {box, mask?, label} records of one image."""
+    ids = {str(r.get("image_id")) for r in records}
+    if image_id is None and len(ids) > 1:
+        shown = ", ".join(sorted(ids)[:5]) + (", ..." if len(ids) > 5 else "")
+        raise ProposalFileError(
+            f"{path}: COCO results for {len(ids)} images ({shown}); choose one with --image-id"
+        )
+    if image_id is not None:
+        records = [r for r in records if str(r.get("image_id")) == str(image_id)]
+        if not records:
+            shown = ", ".join(sorted(ids)[:5]) + (", ..." if len(ids) > 5 else "")
+            raise ProposalFileError(f"{path}: no boxes for image_id {image_id} (the file has {shown})")
+    out = []
+    for i, r in enumerate(records):
+        bbox = r["bbox"]
+        if not (isinstance(bbox, list) and len(bbox) == 4 and all(_is_number(v) for v in bbox)):
+            raise BoxError(f"proposal {i}: 'bbox' must be 4 numbers [x, y, width, height], got {bbox!r}")
+        x, y, w, h = (float(v) for v in bbox)
+        label = r.get("category_name", r.get("category_id"))
+        out.append({"box": [x, y, x + w, y + h], "mask": r.get("segmentation"),
+                    "label": None if label is None else str(label)})
+    return out
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _with_masks(records: list[Any], image_size: tuple[int, int] | None) -> list[Any]:
+    out = []
+    for i, r in enumerate(records):
+        if isinstance(r, dict) and r.get("mask") is not None:
+            try:
+                r = {**r, "mask": decode_mask(r["mask"], image_size)}
+            except ReclipError as exc:
+                raise BoxError(f"proposal {i}: {exc}") from None
+        out.append(r)
+    return out
+
+
+def decode_mask(mask: Any, image_size: tuple[int, int] | None = None) -> np.ndarray:
+    """An HxW bool array from an RLE dict, COCO polygons or a 2-D 0/1 list."""
+    with warnings.catch_warnings():
+        # pycocotools' decode trips numpy 2's __array__(copy=...) deprecation
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return _decode_mask(mask, image_size)
+
+
+def _decode_mask(mask: Any, image_size: tuple[int, int] | None) -> np.ndarray:
+    from pycocotools import mask as mask_utils
+
+    if isinstance(mask, dict):
+        if "size" not in mask or "counts" not in mask:
+            raise ReclipError(f"an RLE mask needs 'size' and 'counts', got keys {sorted(mask)}")
+        h, w = mask["size"]
+        rle = mask
+        if isinstance(mask["counts"], list):  # uncompressed RLE
+            rle = mask_utils.frPyObjects(mask, h, w)
+        elif isinstance(mask["counts"], str):
+            rle = {"size": [h, w], "counts": mask["counts"].encode("ascii")}
+        try:
+            return mask_utils.decode(rle).astype(bool)
+        except Exception as exc:  # pycocotools raises bare errors on corrupt counts
+            raise ReclipError(f"cannot decode RLE mask: {exc}") from None
+    if isinstance(mask, list) and mask and all(isinstance(p, list) and p and _is_number(p[0]) for p in mask):
+        if mask and all(isinstance(v, (int, float, bool)) for row in mask for v in row) and _looks_2d(mask):
+            return np.asarray(mask, dtype=bool)
+        if image_size is None:
+            raise ReclipError("polygon segmentations need the image size to be rasterised")
+        w, h = image_size
+        rles = mask_utils.frPyObjects(mask, h, w)
+        return mask_utils.decode(mask_utils.merge(rles)).astype(bool)
+    arr = np.asarray(mask)
+    if arr.ndim != 2:
+        raise ReclipError(f"a mask must be an RLE dict or a 2-D list of 0/1, got shape {arr.shape}")
+    return arr.astype(bool)
+
+
+def _looks_2d(rows: list[list[Any]]) -> bool:
+    """A 2-D 0/1 grid (all rows one length, values 0/1) rather than polygons."""
+    return len({len(r) for r in rows}) == 1 and all(v in (0, 1) for r in rows for v in r)
+
+
+def _check_masks(proposals: list[Proposal], image_size: tuple[int, int], path: Path) -> None:
+    w, h = image_size
+    for i, p in enumerate(proposals):
+        if p.mask is not None and p.mask.shape != (h, w):
+            raise ProposalFileError(
+                f"{path}: proposal {i}: mask is {p.mask.shape[1]}x{p.mask.shape[0]} (w x h) "
+                f"but the image is {w}x{h}"
+            )
+
+
+def write_proposals(path: str | os.PathLike, proposals: Sequence[Any]) -> Path:
+    """Write proposals as ``[{"box", "label"?, "mask"?}]`` (masks as RLE); ``read_proposals`` reads it back."""
+    from pycocotools import mask as mask_utils
+
+    records = []
+    for p in as_proposals(proposals):
+        record: dict[str, Any] = {"box": [float(v) for v in p.box]}
+        if p.label is not None:
+            record["label"] = p.label
+        if p.mask is not None:
+            rle = mask_utils.encode(np.asfortranarray(p.mask.astype(np.uint8)))
+            record["mask"] = {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
+        records.append(record)
+    path = Path(path)
+    try:
+        path.write_text(json.dumps(records), encoding="utf-8")
+    except OSError as exc:
+        raise ReclipError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return path
