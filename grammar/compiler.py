@@ -22,7 +22,9 @@ The pipeline, one small step each:
 Heads: with a trained pipeline, the dependency parse picks each noun phrase's head and
 which phrase a later spatial phrase attaches to; without one, a head is the last noun-like
 word before the first preposition, clause word or verb form, and every spatial phrase
-attaches to the referent.
+attaches to the referent. Either way, a relative clause ("the plate that is left of the
+bowl", "the woman who is on the left") attaches the spatial phrase after it to the noun
+phrase just before it, and "that is" leaves the find text (``_resolve_relative_clauses``).
 """
 
 from __future__ import annotations
@@ -933,6 +935,54 @@ def _attach_by_parse(target: Phrase | None, tails: list[Tail], chunks: list[Chun
                 owner[t.i] = k
 
 
+def _relative_clause_at_end(words: list[Chunk]) -> tuple[int, Chunk | None] | None:
+    """Where a trailing relative clause opener starts in a phrase's words ("plate that is",
+    "women who are standing", "plate that is the second"), and the ordinal it ends with."""
+    for m in range(len(words) - 2, -1, -1):
+        if words[m].lower in lx.RELATIVE_PRONOUNS and words[m + 1].lower in lx.COPULAS:
+            break
+    else:
+        return None
+    rest = words[m + 2:]
+    while rest and rest[0].lower in lx.CLAUSE_ADVERBS:
+        rest = rest[1:]
+    if rest and rest[0].lower in ("the", "a"):
+        rest = rest[1:]
+    ordinal = None
+    if rest and (rest[0].lower in lx.ORDINALS or rest[0].lower in lx.LAST_ORDINALS) \
+            and isinstance(rest[0].value, tuple):
+        ordinal, rest = rest[0], rest[1:]
+    return (m, ordinal) if not rest else None
+
+
+def _resolve_relative_clauses(target: Phrase | None, tails: list[Tail]) -> None:
+    """ "the circle over the square that is right of the star": the spatial phrase after a
+    relative clause describes the noun phrase just before the clause (a landmark, or the
+    referent), and "that is" leaves that phrase's find text. An ordinal inside the clause
+    ("that is second from the left") becomes the phrase's own ordinal."""
+    for k, tail in enumerate(tails):
+        owner = -1 if k == 0 else k - 1
+        before = tails[k - 1] if k > 0 else None
+        phrase = target if before is None else before.landmark
+        if before is not None and not before.landmark:
+            words = before.words  # "the cup on the left that is next to the plate": the referent
+            clause = _relative_clause_at_end(words)
+            if clause is not None:
+                del words[clause[0]:]
+            continue
+        if phrase is None:
+            continue
+        clause = _relative_clause_at_end(phrase.words)
+        if clause is None:
+            continue
+        m, ordinal = clause
+        del phrase.words[m:]
+        if ordinal is not None and phrase.pre.ordinal is None:
+            phrase.pre = Pre(ordinal, list(phrase.pre.dirs))
+        if before is not None and before.kind != "between":
+            tail.attach = owner
+
+
 def _next_word(words: list[Tok], toks: list[Tok]) -> list[Tok]:
     """The preposition after the referent's words, if any: it tells "a man stands | next to"
     that "stands" is a verb (the spatial phrase itself is not part of the words)."""
@@ -947,6 +997,7 @@ def _build(source: str, toks: list[Tok], chunks: list[Chunk], ir, ctx: _Ctx) -> 
     target, tails = ir
     if ctx.parsed:
         _attach_by_parse(target, tails, chunks)
+    _resolve_relative_clauses(target, tails)
     mine = [t for t in tails if t.attach < 0]
     words = _flat(target.words) if target else []
     modifiers = [t for tail in mine for t in _flat(tail.words)]

@@ -185,6 +185,16 @@ CLAUSE_WORDS = frozenset({
     "'s", "’s", "seems", "appears", "there", "so", "if", "because", "as", "but", "nor",
     "then", "its", "it", "not", "named", "labeled", "called", "we", "you", "i", "he", "she", "they",
 })
+# A relative clause opener after a noun phrase ("the plate that is left of the bowl"):
+# the spatial phrase after it describes that noun phrase, and the opener is not find text.
+RELATIVE_PRONOUNS = frozenset({"that", "which", "who"})
+COPULAS = frozenset({"is", "are", "was", "were", "'s", "’s"})
+# Words allowed between the copula and the spatial phrase ("who is standing on the left").
+CLAUSE_ADVERBS = frozenset({
+    "right", "directly", "just", "immediately", "slightly", "partially", "partly", "mostly",
+    "straight", "closely", "sitting", "standing", "located", "placed", "positioned", "also",
+    "currently", "lying", "laying", "parked", "seated", "situated", "found",
+})
 # Words skipped at the start of an expression: "there is a laptop under the cat".
 LEADING_FILLERS = frozenset({
     "there", "is", "are", "this", "it", "'s", "’s", "here", "a", "an", "the", "these", "those",

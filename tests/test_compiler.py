@@ -11,7 +11,8 @@ ordinal outermost; "last ... from the left" is the first from the right; an ordi
 without a direction counts from the left; "in the back" reads as topmost and "in front"
 as bottommost (ReCLIP's readings of back/front); a referent with no noun is
 find("object", head="object"); without a trained parser, every spatial phrase attaches
-to the referent.
+to the referent, except one after a relative clause ("... the square that is left of X"),
+which attaches to the noun phrase just before the clause.
 """
 
 from __future__ import annotations
@@ -248,7 +249,7 @@ CASES = [
     ('a monitor to the left of another monitor',
      'relate(find("monitor", head="monitor"), left_of, find("monitor", head="monitor"))'),
     ('the piece of broccoli that is right in the center',
-     'superlative(middle, find("piece of broccoli that is right", head="broccoli"))'),
+     'superlative(middle, find("piece of broccoli", head="broccoli"))'),
     ('small elephant trailing big elephant',
      'superlative(smallest, find("elephant trailing big elephant", head="elephant"))'),
     ('the left of the two men',
@@ -297,6 +298,39 @@ CASES = [
      'relate(find("banana", head="banana"), between, find("banana", head="banana"), find("banana", head="banana"))'),
     ('the giraffe in the middle of the other giraffes',
      'relate(find("giraffe", head="giraffe"), between, find("giraffe", head="giraffe"), find("giraffe", head="giraffe"))'),
+    # relative clauses: the spatial phrase after "that is"/"which is"/"who is" describes the
+    # noun phrase just before the clause, and the clause opener is not find text
+    ('the circle over the red square that is to the right of the green circle',
+     'relate(find("circle", head="circle"), above, relate(find("red square", head="square"), right_of, find("green circle", head="circle")))'),
+    ('the man next to the woman who is on the left',
+     'relate(find("man", head="man"), near, superlative(leftmost, find("woman", head="woman")))'),
+    ('the man next to the woman who is standing on the left',
+     'relate(find("man", head="man"), near, superlative(leftmost, find("woman", head="woman")))'),
+    ('the cup next to the plate which is leftmost',
+     'relate(find("cup", head="cup"), near, superlative(leftmost, find("plate", head="plate")))'),
+    ('the cup next to the plate that is second from the left',
+     'relate(find("cup", head="cup"), near, ordinal(2, leftmost, find("plate", head="plate")))'),
+    ('the cup next to the plates that are left of the bowl',
+     'relate(find("cup", head="cup"), near, relate(find("plates", head="plate"), left_of, find("bowl", head="bowl")))'),
+    ("the lamp above the chair that's next to the table",
+     'relate(find("lamp", head="lamp"), above, relate(find("chair", head="chair"), near, find("table", head="table")))'),
+    ('the star above the circle that is below the square which is left of the triangle',
+     'relate(find("star", head="star"), above, relate(find("circle", head="circle"), below, relate(find("square", head="square"), left_of, find("triangle", head="triangle"))))'),
+    ('the dog left of the people who are in the middle',
+     'relate(find("dog", head="dog"), left_of, superlative(middle, find("people", head="people")))'),
+    # a clause on the referent itself: same attachment as before, the opener leaves the text
+    ('the square that is left of the circle',
+     'relate(find("square", head="square"), left_of, find("circle", head="circle"))'),
+    ('the dog that is on the left',
+     'superlative(leftmost, find("dog", head="dog"))'),
+    ('the cup on the left that is next to the plate',
+     'superlative(leftmost, relate(find("cup", head="cup"), near, find("plate", head="plate")))'),
+    # without a relative pronoun every spatial phrase still attaches to the referent
+    ('the cup left of the plate near the window',
+     'relate(relate(find("cup", head="cup"), left_of, find("plate", head="plate")), near, find("window", head="window"))'),
+    # a clause that is not spatial keeps its words for CLIP
+    ('the dog that is brown',
+     'find("the dog that is brown", head="dog")'),
 ]
 
 
