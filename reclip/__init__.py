@@ -16,8 +16,18 @@ def compile_expression(text: str, spacy_model: str | None = None, registry=REGIS
     return _compile(text, spacy_model=spacy_model, registry=registry)
 
 
+def __getattr__(name: str):
+    # ClipScorer pulls in torch and open_clip; import it only when asked for, so that
+    # `import reclip` stays light for programs that bring their own scorer.
+    if name == "ClipScorer":
+        from reclip.scoring import ClipScorer
+
+        return ClipScorer
+    raise AttributeError(f"module 'reclip' has no attribute {name!r}")
+
+
 __all__ = [
-    "And", "BoxError", "CompileError", "Find", "Locator", "Node", "Ordinal", "Program",
+    "And", "ClipScorer", "BoxError", "CompileError", "Find", "Locator", "Node", "Ordinal", "Program",
     "ProgramSyntaxError", "Proposal", "ProposalGraph", "REGISTRY", "ReclipError", "RegistryError",
     "Relate", "Result", "Scorer", "ScorerError", "Superlative", "Trace", "compile_expression",
     "execute", "parse_program", "relation", "superlative", "ternary",
