@@ -203,13 +203,13 @@ def _match(lowers: Sequence[str], i: int, tables: _Tables) -> tuple[int, dict[st
     return 1, {}
 
 
-def _is_dir_ahead(lowers: Sequence[str], j: int, tables: _Tables) -> bool:
+def _is_dir_ahead(lowers: Sequence[str], j: int, tables: _Tables, through_determiners: bool = True) -> bool:
     """Does a direction (possibly after intensifiers / a determiner) start at j?"""
     while j < len(lowers):
         size, cats = _match(lowers, j, tables)
         if "dir" in cats and not ("int" in cats and _is_dir_ahead(lowers, j + size, tables)):
             return True
-        if "int" in cats or lowers[j] in lx.DETERMINERS:
+        if "int" in cats or through_determiners and lowers[j] in lx.DETERMINERS:
             j += size
             continue
         return False
@@ -244,8 +244,11 @@ def _categorise(lowers, i, size, cats, chunks, tables, registry, toks) -> Chunk:
     if "rel" in cats and "dir" not in cats:
         return _relation_chunk(span, cats["rel"], lowers, i + size, toks, chunks)
     if "dir" in cats:
+        # "above left" is a compound direction; "above the leftmost star" a relation whose
+        # landmark is a superlative: a determiner between them marks the landmark
         if "rel" in cats and nxt not in ("of", "") and lowers[i] in lx.PREPOSITIONS \
-                and not _is_dir_ahead(lowers, i + size, tables) and _word_ahead(lowers, i + size):
+                and not _is_dir_ahead(lowers, i + size, tables, through_determiners=False) \
+                and _word_ahead(lowers, i + size):
             return _relation_chunk(span, cats["rel"], lowers, i + size, toks, chunks)
         if _spatial_in_context(lowers, i, size, tables):
             return Chunk("DIR", span, cats["dir"])
@@ -303,7 +306,8 @@ def _spatial_in_context(lowers: Sequence[str], i: int, size: int, tables: _Table
 
         def anchored(word: str) -> bool:
             lexeme = tables.lexemes.get((word,), {})
-            return not word or word in anchors or "dir" in lexeme or "ord" in lexeme
+            # after a relation word it starts a landmark: "under the bottom red triangle"
+            return not word or word in anchors or any(c in lexeme for c in ("dir", "ord", "rel"))
 
         functional = anchored(previous) or (previous in lx.DETERMINERS and anchored(earlier))
         ahead = _match(lowers, i + 1, tables)[1] if nxt else {}
@@ -983,6 +987,17 @@ def _resolve_relative_clauses(target: Phrase | None, tails: list[Tail]) -> None:
             tail.attach = owner
 
 
+def _attach_counting_directions(tails: list[Tail]) -> None:
+    """ "the star right of the second circle from the left": the direction an ordinal counts
+    from belongs to the ordinal just before it, the landmark's, not to the referent."""
+    for k in range(1, len(tails)):
+        tail, before = tails[k], tails[k - 1]
+        landmark = before.landmark
+        if tail.kind == "from" and tail.attach < 0 and before.kind != "between" \
+                and landmark is not None and landmark.pre.ordinal is not None:
+            tail.attach = k - 1
+
+
 def _next_word(words: list[Tok], toks: list[Tok]) -> list[Tok]:
     """The preposition after the referent's words, if any: it tells "a man stands | next to"
     that "stands" is a verb (the spatial phrase itself is not part of the words)."""
@@ -998,6 +1013,7 @@ def _build(source: str, toks: list[Tok], chunks: list[Chunk], ir, ctx: _Ctx) -> 
     if ctx.parsed:
         _attach_by_parse(target, tails, chunks)
     _resolve_relative_clauses(target, tails)
+    _attach_counting_directions(tails)
     mine = [t for t in tails if t.attach < 0]
     words = _flat(target.words) if target else []
     modifiers = [t for tail in mine for t in _flat(tail.words)]

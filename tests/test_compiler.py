@@ -331,6 +331,39 @@ CASES = [
     # a clause that is not spatial keeps its words for CLIP
     ('the dog that is brown',
      'find("the dog that is brown", head="dog")'),
+    # a relation word that is also a direction ("above", "below"), then a determiner and a
+    # direction: a relation to a superlative landmark, not a compound direction
+    ('the triangle above the leftmost purple star',
+     'relate(find("triangle", head="triangle"), above, superlative(leftmost, find("purple star", head="star")))'),
+    ('the yellow square above the top triangle',
+     'relate(find("yellow square", head="square"), above, superlative(topmost, find("triangle", head="triangle")))'),
+    ('the red triangle above the lowest purple star',
+     'relate(find("red triangle", head="triangle"), above, superlative(bottommost, find("purple star", head="star")))'),
+    ('the circle below the rightmost square',
+     'relate(find("circle", head="circle"), below, superlative(rightmost, find("square", head="square")))'),
+    ('the box underneath the far left table',
+     'relate(find("box", head="box"), below, superlative(leftmost, find("table", head="table")))'),
+    ('the square left of the top circle',
+     'relate(find("square", head="square"), left_of, superlative(topmost, find("circle", head="circle")))'),
+    ('the cat next to the biggest dog',
+     'relate(find("cat", head="cat"), near, superlative(largest, find("dog", head="dog")))'),
+    ('the man behind the leftmost woman',
+     'relate(find("man", head="man"), above, superlative(leftmost, find("woman", head="woman")))'),
+    ('the star under the bottom red triangle',
+     'relate(find("star", head="star"), below, superlative(bottommost, find("red triangle", head="triangle")))'),
+    # "from the ..." after an ordinal landmark says where that ordinal counts from
+    ('the star right of the second star from the left',
+     'relate(find("star", head="star"), right_of, ordinal(2, leftmost, find("star", head="star")))'),
+    ('the circle below the second triangle from the right',
+     'relate(find("circle", head="circle"), below, ordinal(2, rightmost, find("triangle", head="triangle")))'),
+    ('the second circle below the third star from the right',
+     'ordinal(2, leftmost, relate(find("circle", head="circle"), below, ordinal(3, rightmost, find("star", head="star"))))'),
+    # ...but a referent's own ordinal still takes it when the landmark has none
+    ('the second star right of the circle from the left',
+     'ordinal(2, leftmost, relate(find("star", head="star"), right_of, find("circle", head="circle")))'),
+    # adjacent directions after "above" remain one compound direction
+    ('the cup above left',
+     'superlative(leftmost, superlative(topmost, find("cup", head="cup")))'),
 ]
 
 
