@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-DEV_FILE = Path(os.environ.get("RECLIP_DEV_FILE", "/work/shared/data/refcocog_google_val_dev.jsonl"))
+from benchmarks import DEV_FILE
 
 # COCO category -> lemmas that name it (lower-case; matched against lemmatised tokens,
 # and the compiler's head lemma). Written here for this benchmark, not used by the compiler.

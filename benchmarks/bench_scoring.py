@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-DATA = Path("/work/shared/data/refcocog_google_val_dev.jsonl")
+from benchmarks import DEV_FILE as DATA
 FALLBACK_SENTENCES = [
     "the man in a blue shirt", "a white cup next to the plate", "the dog lying on the couch",
     "woman holding an umbrella", "the car on the far left", "a red chair by the window",

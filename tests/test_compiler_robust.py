@@ -18,7 +18,7 @@ from grammar.compiler import compile_doc
 from primitives import REGISTRY, Registry
 from primitives.errors import ReclipError
 
-DEV_FILE = Path("/work/shared/data/refcocog_google_val_dev.jsonl")
+from benchmarks import DEV_FILE
 
 
 # -- errors and odd input ------------------------------------------------------------------
