@@ -375,6 +375,30 @@ def _missing_weights(arch: str, tag: str, looked: list[str], cause: str | None =
     )
 
 
+def _download_host(cfg: dict) -> str | None:
+    """The host open_clip would download a pretrained cfg's weights from."""
+    if cfg.get("hf_hub"):
+        from urllib.parse import urlparse
+
+        endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+        return urlparse(endpoint).hostname
+    if cfg.get("url"):
+        from urllib.parse import urlparse
+
+        return urlparse(cfg["url"]).hostname
+    return None
+
+
+def _reachable(host: str, port: int = 443, timeout: float = 3.0) -> bool:
+    import socket
+
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
 def _resolve_tag_file(arch: str, tag: str, download: bool | None) -> tuple[str, dict]:
     import open_clip
 
@@ -384,10 +408,16 @@ def _resolve_tag_file(arch: str, tag: str, download: bool | None) -> tuple[str, 
         return path, cfg
     if download is False or (download is None and offline()):
         raise _missing_weights(arch, tag, looked)
+    host = _download_host(cfg)
+    if host and not _reachable(host):
+        # Without this check the hub client retries for about a minute per model, printing
+        # each failure, before the error a user needs.
+        raise _missing_weights(arch, tag, looked, cause=f"cannot reach {host} (no network?)")
     try:
         path = open_clip.download_pretrained(cfg)
     except Exception as exc:  # network errors come from urllib, requests, huggingface_hub...
-        raise _missing_weights(arch, tag, looked, cause=f"{type(exc).__name__}: {exc}") from None
+        first_line = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise _missing_weights(arch, tag, looked, cause=f"{type(exc).__name__}: {first_line}") from None
     if not path or not os.path.isfile(path):
         raise _missing_weights(arch, tag, looked)
     return path, cfg

@@ -61,6 +61,22 @@ def test_missing_weights_is_one_clear_error():
     assert info.value.__cause__ is None and info.value.__context__ is None
 
 
+def test_unreachable_hub_fails_fast_without_trying_to_download(monkeypatch):
+    import open_clip
+
+    import reclip.models as models
+
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setattr(models, "_reachable", lambda host, *a, **k: False)
+
+    def no_download(*args, **kwargs):
+        raise AssertionError("a download was attempted")
+
+    monkeypatch.setattr(open_clip, "download_pretrained", no_download)
+    with pytest.raises(ModelLoadError, match="cannot reach huggingface.co"):
+        load_model("ViT-B-32:openai", "cpu")
+
+
 def test_default_ensemble_names_its_first_missing_model():
     with pytest.raises(ModelLoadError, match="'RN50x16' with pretrained tag 'openai'"):
         load_models(None, "cpu")
