@@ -751,8 +751,8 @@ def _head(toks: Sequence[Tok], parsed: bool) -> Tok | None:
 
 def _head_word(tok: Tok | None) -> str | None:
     """The head's lemma; a word WordNet knows as a noun keeps its form ("number", not "numb")."""
-    if tok is None:
-        return None
+    if tok is None or not any(ch.isalnum() for ch in tok.lower):
+        return None  # punctuation is no head; callers fall back to "object"
     if tok.lemma != tok.lower and _in_index(tok.lower, "noun") and not tok.lower.endswith("s") \
             and tok.lower not in lx.IRREGULAR_PLURALS:
         return tok.lower
@@ -1025,13 +1025,14 @@ def _build(source: str, toks: list[Tok], chunks: list[Chunk], ir, ctx: _Ctx) -> 
         head = _head(_strip_leading(words + modifiers, lx.DETERMINERS), ctx.parsed) or head
     text_toks = _strip_leading(words + modifiers, lx.DETERMINERS | lx.LEADING_CLAUSE)
     text = _text(text_toks) or "object"
-    referent = Find(text, head=_head_word(head) or ("object" if text == "object" else None))
+    # A referent with no noun still gets a head: "object", as in "2nd from right".
+    referent = Find(text, head=_head_word(head) or "object")
     pre = target.pre if target else Pre()
     structure = _structure(referent, pre, mine, ctx, tails)
     if structure == referent:
         fallback_head = _head(toks, ctx.parsed)
         ctx.notes.append(f"{NO_STRUCTURE}: the whole expression is one find")
-        root: Node = Find(whole, head=_head_word(fallback_head))
+        root: Node = Find(whole, head=_head_word(fallback_head) or "object")
         return Program(root, source=source, notes=tuple(ctx.notes))
     return Program(And(Find(whole), structure), source=source, notes=tuple(ctx.notes))
 
@@ -1078,6 +1079,6 @@ def compile_doc(doc: Any, text: str | None = None, registry: Registry = REGISTRY
     except LarkError as exc:  # the grammar is total over words; this is a safety net
         head = _head(toks, parsed)
         note = f"{NO_STRUCTURE}: the grammar could not structure it ({type(exc).__name__})"
-        return Program(Find(" ".join(source.split()), head=_head_word(head)),
+        return Program(Find(" ".join(source.split()), head=_head_word(head) or "object"),
                        source=source, notes=(note,))
     return _build(source, toks, chunks, ir, ctx)

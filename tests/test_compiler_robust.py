@@ -76,6 +76,8 @@ def test_any_printable_text_compiles_and_round_trips_or_is_a_compile_error(text)
         return
     assert parse_program(str(program)) == program
     assert program.source == text
+    head = program.target.head
+    assert head and any(ch.isalnum() for ch in head)  # the referent always has a word for a head
 
 
 _WORDS = ["the", "a", "man", "cup", "left", "right", "top", "bottom", "of", "on", "to", "in", "next",
