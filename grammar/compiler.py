@@ -792,7 +792,7 @@ def _find(toks: list[Tok], ctx: _Ctx, plural_to_singular: bool = False) -> Find:
     if not text:
         return Find("object", head="object")
     if plural_to_singular and head is not None and head in toks:
-        text = _text([Tok(t.i, _head_word(t) if t is head else t.text, t.lemma, t.ws) for t in toks])
+        text = _text([Tok(t.i, (_head_word(t) or t.text) if t is head else t.text, t.lemma, t.ws) for t in toks])
     return Find(text, head=_head_word(head))
 
 
