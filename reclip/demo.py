@@ -18,23 +18,26 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from PIL import Image, ImageDraw
+from PIL import Image
 
+from interpreter import Proposal
 from primitives import ReclipError
+from reclip.draw import draw_result
 from reclip.images import load_image
+from reclip.proposals_io import read_proposals
 
 ASSETS = Path(__file__).resolve().parent / "assets" / "demo"
 DEFAULT_OUT = Path("out") / "demo"
 DEMO_SEED, DEMO_SCENE = 2026, 1
 
 
-def demo_scene(assets: Path = ASSETS) -> tuple[Image.Image, list[dict[str, Any]], list[dict[str, Any]]]:
-    """The bundled image, its proposals (records with box, mask, label) and expressions."""
+def demo_scene(assets: Path = ASSETS) -> tuple[Image.Image, list[Proposal], list[dict[str, Any]]]:
+    """The bundled image, its proposals (box, mask, label) and expressions."""
     try:
         image = load_image(assets / "scene.png")
-        proposals = json.loads((assets / "proposals.json").read_text(encoding="utf-8"))
+        proposals = read_proposals(assets / "proposals.json", image_size=image.size)
         expressions = json.loads((assets / "expressions.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+    except (ReclipError, OSError, json.JSONDecodeError) as exc:
         raise ReclipError(f"the bundled demo scene in {assets} is missing or broken: {exc}") from None
     return image, proposals, expressions
 
@@ -54,42 +57,23 @@ def write_demo_assets(assets: Path = ASSETS, seed: int = DEMO_SEED, index: int =
     (assets / "expressions.json").write_text(json.dumps(items, indent=1) + "\n", encoding="utf-8")
 
 
-def draw(image: Image.Image, proposals: Sequence[Any], chosen: int, path: Path) -> None:
-    """Proposals numbered, the answer highlighted (reclip.draw when present); a small
-    scene is drawn at twice its size so the numbers stay readable."""
+def draw(image: Image.Image, proposals: Sequence[Proposal], chosen: int, path: Path) -> None:
+    """Proposals numbered, the answer highlighted; a small scene is drawn at twice its
+    size so the numbers stay readable."""
+    boxes = [p.box for p in proposals]
     if max(image.size) < 400:
         image = image.resize((image.width * 2, image.height * 2), Image.Resampling.NEAREST)
-        proposals = [[2 * v for v in (p.box if hasattr(p, "box") else p["box"])] for p in proposals]
-    try:
-        from reclip.draw import draw_result
-    except ImportError:
-        draw_result = None
-    if draw_result is not None:
-        draw_result(image, proposals, chosen=chosen, path=path)
-        return
-    canvas = image.copy()
-    d = ImageDraw.Draw(canvas)
-    for i, p in enumerate(proposals):
-        box = p.box if hasattr(p, "box") else p["box"] if isinstance(p, dict) else p
-        colour = (240, 110, 20) if i == chosen else (30, 30, 30)
-        d.rectangle(list(box), outline=colour, width=3 if i == chosen else 1)
-        d.text((box[0] + 2, box[1] + 1), str(i), fill=colour)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    canvas.save(path)
+        boxes = [[2 * v for v in box] for box in boxes]
+    draw_result(image, boxes, chosen=chosen, path=path)
 
 
 def run_demo(out: str | os.PathLike = DEFAULT_OUT, model: str = "synthetic",
              assets: Path = ASSETS, print_fn=print) -> int:
     """Locate the bundled expressions; returns how many picked the gold object."""
-    from interpreter import as_proposals
     from reclip.locator import Locator
-    from reclip.synth import decode_mask
 
     t0 = time.time()
-    image, records, expressions = demo_scene(assets)
-    proposals = as_proposals([{"box": r["box"], "label": r.get("label"),
-                               "mask": decode_mask(r["mask"]) if r.get("mask") else None}
-                              for r in records])
+    image, proposals, expressions = demo_scene(assets)
     locator = Locator.from_pretrained(model, methods=("crop", "blur"))
     out = Path(out)
     try:

@@ -163,6 +163,14 @@ def _decode_mask(mask: Any, image_size: tuple[int, int] | None) -> np.ndarray:
     return arr.astype(bool)
 
 
+def encode_mask(mask: np.ndarray) -> dict[str, Any]:
+    """A bool HxW mask as a JSON-ready compressed COCO RLE dict; ``decode_mask`` reads it back."""
+    from pycocotools import mask as mask_utils
+
+    rle = mask_utils.encode(np.asfortranarray(np.asarray(mask).astype(np.uint8)))
+    return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
+
+
 def _looks_2d(rows: list[list[Any]]) -> bool:
     """A 2-D 0/1 grid (all rows one length, values 0/1) rather than polygons."""
     return len({len(r) for r in rows}) == 1 and all(v in (0, 1) for r in rows for v in r)
@@ -180,16 +188,13 @@ def _check_masks(proposals: list[Proposal], image_size: tuple[int, int], path: P
 
 def write_proposals(path: str | os.PathLike, proposals: Sequence[Any]) -> Path:
     """Write proposals as ``[{"box", "label"?, "mask"?}]`` (masks as RLE); ``read_proposals`` reads it back."""
-    from pycocotools import mask as mask_utils
-
     records = []
     for p in as_proposals(proposals):
         record: dict[str, Any] = {"box": [float(v) for v in p.box]}
         if p.label is not None:
             record["label"] = p.label
         if p.mask is not None:
-            rle = mask_utils.encode(np.asfortranarray(p.mask.astype(np.uint8)))
-            record["mask"] = {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
+            record["mask"] = encode_mask(p.mask)
         records.append(record)
     path = Path(path)
     try:

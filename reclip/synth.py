@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -44,6 +43,7 @@ from grammar.ast import And, Find, Node, Ordinal, Program, Relate, Superlative
 from interpreter import Proposal, ProposalGraph, execute
 from primitives import REGISTRY, ReclipError
 from primitives.boxes import areas, centres_x, centres_y
+from reclip.proposals_io import decode_mask, encode_mask
 
 IMAGE_SIZE = 224
 COLOURS: dict[str, tuple[int, int, int]] = {
@@ -624,23 +624,6 @@ def generate(seed: int, scenes: int, *, min_expressions: int = len(KINDS),
 
 
 # -- records --------------------------------------------------------------------------
-def encode_mask(mask: np.ndarray) -> dict[str, Any]:
-    from pycocotools import mask as mask_utils
-
-    rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
-    return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
-
-
-def decode_mask(rle: dict[str, Any]) -> np.ndarray:
-    from pycocotools import mask as mask_utils
-
-    counts = rle["counts"]
-    rle = {"size": rle["size"], "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
-    with warnings.catch_warnings():  # pycocotools' numpy 2 copy= deprecation notice
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return mask_utils.decode(rle).astype(bool)
-
-
 def scene_records(scene_id: str, image_path: str, scene: Scene,
                   expressions: Sequence[Expression], seed: int) -> list[dict[str, Any]]:
     proposals = [{"box": list(o.box), "mask": encode_mask(o.mask), "label": o.label,

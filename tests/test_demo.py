@@ -23,11 +23,7 @@ def locator():
 
 @pytest.fixture(scope="module")
 def scene():
-    from reclip.synth import decode_mask
-
-    image, records, expressions = demo.demo_scene()
-    proposals = [{"box": r["box"], "label": r["label"], "mask": decode_mask(r["mask"])} for r in records]
-    return image, proposals, expressions
+    return demo.demo_scene()
 
 
 def test_shipped_checkpoint_is_small_and_loads_like_real_weights():
@@ -51,7 +47,7 @@ def test_shipped_checkpoint_picks_the_right_object_with_hand_written_programs(lo
 def test_clip_alone_recognises_attributes(locator, scene):
     """The model has learned colours and shapes: each unique attribute phrase finds its object."""
     image, proposals, _ = scene
-    labels = [p["label"].split(maxsplit=1)[1] for p in proposals]   # "red circle"
+    labels = [p.label.split(maxsplit=1)[1] for p in proposals]   # "red circle"
     for i, label in enumerate(labels):
         if labels.count(label) == 1:
             result = locator.run(f'find("{label}")', image, proposals)
