@@ -25,7 +25,6 @@ import sys
 import time
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -150,21 +149,19 @@ class NaiveScorer:
         self.images_encoded = 0
 
     def score(self, image, proposals, texts):
-        from reclip.isolation import isolate, to_square
+        from reclip.isolation import isolate
+        from reclip.models import square_pixels
         from reclip.scoring import prompt
 
         out = np.zeros((len(texts), len(proposals)), np.float32)
         m = self.m
         for t_i, text in enumerate(texts):          # one executor call per find
-            squares = [to_square(isolate(image, p, meth), m.image_size)   # blur recomputed per box
-                       for meth in self.methods for p in proposals]
-            x = torch.from_numpy(np.stack([np.asarray(s, np.uint8) for s in squares]))
-            x = x.permute(0, 3, 1, 2).float() / 255.0
-            x = (x - torch.tensor(m.mean).view(1, 3, 1, 1)) / torch.tensor(m.std).view(1, 3, 1, 1)
+            isolated = [isolate(image, p, meth) for meth in self.methods for p in proposals]  # blur per box
+            x = square_pixels(isolated, m.image_size, m.mean, m.std)
             with torch.no_grad():
                 img = m.model.encode_image(x.to(m.device, m.dtype)).float()
                 self.forwards += 1
-                self.images_encoded += len(squares)
+                self.images_encoded += len(isolated)
                 prompts = [prompt(text, meth) for meth in self.methods]   # one text forward per find
                 unique = sorted(set(prompts))
                 feats = m.model.encode_text(m.tokenizer(unique).to(m.device)).float()

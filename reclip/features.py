@@ -32,6 +32,7 @@ from torchvision.ops import roi_align
 
 from interpreter import Proposal
 from primitives import ReclipError, validate_boxes
+from reclip.models import square_pixels
 
 #: How many of the last ViT blocks see masked patch tokens (the paper's setting).
 MASKED_BLOCKS = 3
@@ -40,19 +41,6 @@ Colour = tuple[int, int, int]
 
 
 # --------------------------------------------------------------------------- pixels
-
-
-def square_pixels(images: Sequence[Image.Image], image_size: int, mean, std,
-                  device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """(B, 3, S, S) normalised pixels: RGB, bicubic square resize (aspect not kept), (x - mean) / std."""
-    arrays = [
-        np.asarray(im.convert("RGB").resize((image_size, image_size), Image.BICUBIC), dtype=np.float32)
-        for im in images
-    ]
-    x = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2) / 255.0
-    mean_t = torch.as_tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)
-    std_t = torch.as_tensor(std, dtype=torch.float32).view(1, 3, 1, 1)
-    return ((x - mean_t) / std_t).to(device=device, dtype=dtype)
 
 
 def mean_colour(mean) -> Colour:

@@ -84,6 +84,29 @@ class LoadedModel:
         return isinstance(self.model.visual, ModifiedResNet)
 
 
+# ---------------------------------------------------------------------------- input pixels
+
+def normalise_pixels(pixels: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
+    """(B, 3, S, S) float32 ``(x / 255 - mean) / std`` from 0-255 pixels of any dtype."""
+    x = pixels.float() / 255.0
+    mean_t = torch.as_tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)
+    std_t = torch.as_tensor(std, dtype=torch.float32).view(1, 3, 1, 1)
+    return (x - mean_t) / std_t
+
+
+def square_pixels(images: Sequence[Any], image_size: int, mean: Sequence[float], std: Sequence[float],
+                  device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """A model's input batch from PIL images: RGB, bicubic square resize (aspect not kept,
+    as ReCLIP), normalised, on ``device`` in ``dtype``."""
+    import numpy as np
+
+    from reclip.isolation import to_square
+
+    arrays = np.stack([np.asarray(to_square(im, image_size), dtype=np.uint8) for im in images])
+    x = torch.from_numpy(arrays).permute(0, 3, 1, 2)
+    return normalise_pixels(x, mean, std).to(device=device, dtype=dtype)
+
+
 # ---------------------------------------------------------------------------- devices
 
 def default_device() -> torch.device:

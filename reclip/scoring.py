@@ -42,7 +42,7 @@ from reclip.isolation import (
     ALL_METHODS, FEATURE_METHODS, MASK_METHODS, SHADE_SUFFIX, IsolationError, check_methods,
     isolate_many, to_square,
 )
-from reclip.models import LoadedModel, load_models
+from reclip.models import LoadedModel, load_models, square_pixels
 
 PROMPT_PREFIX = "a photo of "
 DEFAULT_METHODS = ("crop", "blur")          # ReCLIP's
@@ -299,18 +299,12 @@ class ClipScorer:
             for i, im in zip(idx, isolate_many(image, [proposals[i] for i in idx], m)):
                 isolated[(m, i)] = im
 
-    def _pixels(self, model: LoadedModel, squares: Sequence[Image.Image]) -> torch.Tensor:
-        x = torch.from_numpy(np.stack([np.asarray(im, dtype=np.uint8) for im in squares]))
-        x = x.permute(0, 3, 1, 2).float().div_(255.0)
-        mean = torch.tensor(model.mean, dtype=torch.float32).view(1, 3, 1, 1)
-        std = torch.tensor(model.std, dtype=torch.float32).view(1, 3, 1, 1)
-        return ((x - mean) / std).to(device=model.device, dtype=model.dtype)
-
     def _encode_images(self, model: LoadedModel, squares: Sequence[Image.Image]) -> torch.Tensor:
         chunks = []
         with torch.inference_mode():
             for start in range(0, len(squares), self.max_batch):
-                batch = self._pixels(model, squares[start:start + self.max_batch])
+                batch = square_pixels(squares[start:start + self.max_batch], model.image_size,
+                                      model.mean, model.std, model.device, model.dtype)
                 chunks.append(_normalise(model.model.encode_image(batch)).cpu())
                 self.stats.image_forwards += 1
                 self.stats.images_encoded += len(batch)

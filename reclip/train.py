@@ -50,6 +50,7 @@ import numpy as np
 import torch
 
 from primitives import ReclipError
+from reclip.models import OPENAI_MEAN, OPENAI_STD, normalise_pixels
 from reclip.synth import COLOURS, SHAPES, SIZES, generate, phrase_attributes
 
 MODEL_NAME = "reclip-synthetic-vit-tiny"
@@ -59,8 +60,7 @@ MODEL_CFG: dict[str, Any] = {
     "text_cfg": {"context_length": 32, "vocab_size": 49408, "width": 64, "heads": 4, "layers": 4},
 }
 METHODS = ("crop", "blur")
-MEAN = (0.48145466, 0.4578275, 0.40821073)
-STD = (0.26862954, 0.26130258, 0.27577711)
+MEAN, STD = OPENAI_MEAN, OPENAI_STD
 PROMPT = "a photo of "
 
 _SIZE_IDS = {s: i for i, s in enumerate(SIZES)}
@@ -187,8 +187,7 @@ def build_model(model_cfg: dict[str, Any] = MODEL_CFG, seed: int = 0) -> torch.n
 
 def normalise(pixels: torch.Tensor, mean: Sequence[float] = MEAN,
               std: Sequence[float] = STD) -> torch.Tensor:
-    x = pixels.float() / 255.0
-    return (x - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
+    return normalise_pixels(pixels, mean, std)
 
 
 def batch_loss(model: torch.nn.Module, data: TrainingSet, rows: Sequence[int], texts: Sequence[str],
