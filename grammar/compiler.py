@@ -694,7 +694,6 @@ def _head_heuristic(toks: Sequence[Tok]) -> Tok | None:
             break
     span: list[Tok] = []
     for k, t in enumerate(toks):
-        w = t.lower
         if span and _ends_phrase(toks, k, span):
             break
         span.append(t)

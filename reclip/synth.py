@@ -39,7 +39,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from grammar.ast import And, Find, Node, Ordinal, Program, Relate, Superlative
+from grammar.ast import Find, Node, Ordinal, Program, Relate, Superlative
 from interpreter import Proposal, ProposalGraph, execute
 from primitives import REGISTRY, ReclipError
 from primitives.boxes import areas, centres_x, centres_y

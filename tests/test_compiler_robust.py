@@ -3,7 +3,6 @@ dependency parse when given one, and reads the real RefCOCOg dev expressions."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np

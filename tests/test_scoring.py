@@ -13,7 +13,7 @@ from interpreter import FindText, Proposal
 from primitives import ReclipError
 from reclip import Locator
 from reclip.isolation import IsolationError, isolate, to_square
-from reclip.models import load_model, model_from_config, save_checkpoint, wrap_model
+from reclip.models import model_from_config, save_checkpoint, wrap_model
 from reclip.scoring import ClipScorer, prompt
 
 TEXT_CFG = {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 4, "layers": 2}
