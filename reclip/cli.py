@@ -315,15 +315,10 @@ def _report(args: argparse.Namespace, result, image, expression: str | None, tit
 def _verdict(result, gold: list[float] | None) -> dict[str, Any] | None:
     if gold is None:
         return None
-    import numpy as np
+    from reclip.report import diagnose
 
-    from primitives import iou
-    from reclip.report import gold_proposal
-
-    overlap = float(iou(np.asarray(result.box, dtype=float), np.asarray(gold, dtype=float)))
-    boxes = np.array([p.box for p in result.graph.proposals], dtype=float)
-    gold_index, _ = gold_proposal(boxes, gold)
-    return {"correct": overlap > 0.5, "iou": overlap, "gold_index": gold_index}
+    d = diagnose(result, gold)
+    return {"correct": d.correct, "iou": d.answer_iou, "gold_index": d.gold_index}
 
 
 # -- relations ------------------------------------------------------------------------

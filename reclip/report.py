@@ -56,12 +56,13 @@ class Diagnosis:
     headline: str = ""            # the one sentence a gallery card shows
 
 
-def gold_proposal(boxes: np.ndarray, gold_box: Sequence[float]) -> tuple[int | None, float]:
-    """The proposal with the highest IoU with the gold box if it exceeds 0.5, and that IoU."""
+def gold_proposal(boxes: np.ndarray, gold_box: Sequence[float]) -> tuple[int | None, int, float]:
+    """The gold proposal (the best-overlapping one if its IoU exceeds 0.5, else None),
+    the best-overlapping proposal, and its IoU with the gold box."""
     gold = validate_boxes(gold_box, "gold box")[0]
     overlaps = iou(np.asarray(boxes, dtype=np.float64), gold[None, :])
     best = int(np.argmax(overlaps))
-    return (best if overlaps[best] > CORRECT_IOU else None), float(overlaps[best])
+    return (best if overlaps[best] > CORRECT_IOU else None), best, float(overlaps[best])
 
 
 def diagnose(result: Result, gold_box: Sequence[float] | None) -> Diagnosis:
@@ -70,12 +71,11 @@ def diagnose(result: Result, gold_box: Sequence[float] | None) -> Diagnosis:
     boxes = np.array([p.box for p in result.graph.proposals], dtype=np.float64)
     if gold_box is None:
         return Diagnosis(None, None, None, None, [], None)
-    gold, best_iou = gold_proposal(boxes, gold_box)
+    gold, best, best_iou = gold_proposal(boxes, gold_box)
     gold_arr = validate_boxes(gold_box, "gold box")
     answer_iou = float(iou(np.asarray(result.box, dtype=np.float64)[None, :], gold_arr)[0])
     correct = answer_iou > CORRECT_IOU
     if gold is None:
-        best = int(np.argmax(iou(boxes, gold_arr[0][None, :])))
         missed = (f"No proposal overlaps the gold box with IoU > {CORRECT_IOU} (the best, #{best}, has "
                   f"IoU {best_iou:.2f}): the proposals missed the object, so no program could find it.")
         return Diagnosis(None, best_iou, answer_iou, correct, [missed], None, missed)
