@@ -137,8 +137,7 @@ def execute(program: Program | Node, graph: ProposalGraph, scorer: Scorer,
         program = Program(program)
     texts = find_texts(program.root)
     logits = score_texts(scorer, image, graph, texts)
-    table = {(t, t.head): row for t, row in zip(texts, logits)}
-    ev = _Evaluator(graph, {(str(k[0]), k[1]): v for k, v in table.items()})
+    ev = _Evaluator(graph, {(str(t), t.head): row for t, row in zip(texts, logits)})
     final = ev.eval(program.root, ())
     index = int(np.argmax(final.distribution))
     return Result(index, list(graph.proposals[index].box), final.distribution, program, ev.trace, graph)
