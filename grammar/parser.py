@@ -86,8 +86,6 @@ def parse_program(text: str, registry: Registry = REGISTRY) -> Program:
     """Parse program text (whitespace, newlines and # comments allowed) into a Program."""
     if not isinstance(text, str):
         raise ProgramSyntaxError(f"program must be text, got {type(text).__name__}", "", 0)
-    if not _strip_comments(text).strip():
-        raise ProgramSyntaxError("empty program: expected find(...), relate(...), ...", text, 0)
     try:
         tree = _lark().parse(text)
     except UnexpectedInput as exc:
@@ -101,10 +99,6 @@ def parse_program(text: str, registry: Registry = REGISTRY) -> Program:
         raise
 
 
-def _strip_comments(text: str) -> str:
-    return "\n".join(line.split("#", 1)[0] if '"' not in line else line for line in text.splitlines())
-
-
 def _syntax_error(exc: UnexpectedInput, text: str) -> ProgramSyntaxError:
     pos = exc.pos_in_stream if exc.pos_in_stream is not None else len(text)
     if isinstance(exc, UnexpectedCharacters) and text[pos] == '"':
@@ -112,6 +106,8 @@ def _syntax_error(exc: UnexpectedInput, text: str) -> ProgramSyntaxError:
     if isinstance(exc, UnexpectedCharacters):
         return ProgramSyntaxError(f"unexpected character {text[pos]!r}", text, pos)
     if isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
+        if next(iter(_lark().lex(text)), None) is None:  # only whitespace and comments
+            return ProgramSyntaxError("empty program: expected find(...), relate(...), ...", text, 0)
         return ProgramSyntaxError("program ends early: a ')' or an argument is missing", text, len(text))
     token = exc.token
     call = _enclosing_call(text, pos)

@@ -122,7 +122,7 @@ def test_unclosed_string():
 
 
 def test_empty_program():
-    for text in ["", "   \n ", "# only a comment\n"]:
+    for text in ["", "   \n ", "# only a comment\n", "# a comment with \"quotes\"\n"]:
         assert "empty program" in str(error_of(text))
 
 
