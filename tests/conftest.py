@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import catalogue
 import numpy as np
 import pytest
 from PIL import Image
@@ -38,3 +39,12 @@ def oracle() -> OracleScorer:
 @pytest.fixture
 def blank_image() -> Image.Image:
     return Image.new("RGB", (200, 200), "white")
+
+
+@pytest.fixture(autouse=True)
+def restore_registries():
+    """Every registry (primitives.catalog.Catalog) lives in catalogue.REGISTRY: put it back after each test."""
+    saved = dict(catalogue.REGISTRY)
+    yield
+    catalogue.REGISTRY.clear()
+    catalogue.REGISTRY.update(saved)
