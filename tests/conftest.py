@@ -43,8 +43,15 @@ def blank_image() -> Image.Image:
 
 @pytest.fixture(autouse=True)
 def restore_registries():
-    """Every registry (primitives.catalog.Catalog) lives in catalogue.REGISTRY: put it back after each test."""
-    saved = dict(catalogue.REGISTRY)
+    """Every reclip registry (primitives.catalog.Catalog) lives in catalogue.REGISTRY under
+    "reclip": put those entries back after each test. Other namespaces (spaCy's, which it
+    fills lazily) are left alone."""
+
+    def ours() -> dict:
+        return {k: v for k, v in catalogue.REGISTRY.items() if k[0] == "reclip"}
+
+    saved = ours()
     yield
-    catalogue.REGISTRY.clear()
+    for key in ours():
+        del catalogue.REGISTRY[key]
     catalogue.REGISTRY.update(saved)
