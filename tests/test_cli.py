@@ -14,7 +14,9 @@ import pytest
 from grammar import parse_program
 from primitives import REGISTRY
 from reclip import Locator, cli, plugins
-from reclip.explain import aligned_spans, explain, pretty_program
+from reclip.cli import locate as cli_locate
+from reclip.cli import programs as cli_programs
+from reclip.report.explain import aligned_spans, explain, pretty_program
 from test_report import GOLD, SCENE, LabelScorer, make_scene
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,7 +58,7 @@ def files(tmp_path: Path) -> dict[str, Path]:
 @pytest.fixture
 def label_scorer(monkeypatch):
     """Run/locate without CLIP: the CLI's locator scores proposals by their labels."""
-    monkeypatch.setattr(cli, "load_locator", lambda args: Locator(LabelScorer()))
+    monkeypatch.setattr(cli_locate, "load_locator", lambda args: Locator(LabelScorer()))
 
 
 @pytest.fixture
@@ -241,7 +243,7 @@ def test_pretty_programs_parse_back_unchanged(width):
 def test_node_json_round_trips_the_tree():
     program = parse_program('and(find("a b"), relate(find("cup", head="cup"), between, find("x"), find("y")), '
                             'ordinal(3, topmost, find("z")), superlative(largest, find("w")))')
-    tree = cli.node_json(program.root)
+    tree = cli_programs.node_json(program.root)
     assert tree["type"] == "and" and [a["type"] for a in tree["args"]] == ["find", "relate", "ordinal", "superlative"]
     assert tree["args"][1]["relation"] == "between" and len(tree["args"][1]["landmarks"]) == 2
     assert tree["args"][1]["target"] == {"type": "find", "text": "cup", "head": "cup"}
@@ -279,7 +281,7 @@ def checkpoint(tmp_path_factory) -> Path:
     """A tiny random CLIP in the project's checkpoint format (reclip.models)."""
     import torch
 
-    from reclip.models import model_from_config, save_checkpoint
+    from reclip.clip import model_from_config, save_checkpoint
 
     cfg = {"embed_dim": 16,
            "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "head_width": 16, "patch_size": 16},

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-from reclip.proposals_io import ProposalFileError, read_proposals
+from reclip.proposals.io import ProposalFileError, read_proposals
 
 
 def write(tmp_path: Path, data, name: str = "p.json") -> Path:
@@ -87,7 +87,7 @@ def test_bad_files_name_the_file_and_the_problem(tmp_path, content, message):
 
 
 def test_masks_must_match_the_image_and_binary_files_are_refused(tmp_path):
-    with pytest.raises(ProposalFileError, match="mask is 3x2 \\(w x h\\) but the image is 8x6"):
+    with pytest.raises(ProposalFileError, match=r"proposal 0's mask has shape \(2, 3\) but the image is 6x8"):
         read_proposals(write(tmp_path, [{"box": [0, 0, 2, 2], "mask": [[1, 0, 0], [0, 1, 0]]}]), image_size=(8, 6))
     binary = tmp_path / "p.png"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe\x00")
@@ -110,7 +110,7 @@ def test_the_shipped_demo_proposals_read_with_their_masks():
 
 def test_written_proposals_read_back_with_masks_and_labels(tmp_path):
     from interpreter import Proposal
-    from reclip.proposals_io import write_proposals
+    from reclip.proposals.io import write_proposals
 
     mask = np.zeros((6, 8), bool)
     mask[1:4, 2:5] = True

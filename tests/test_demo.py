@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from grammar import parse_program
-from reclip import demo
-from reclip.models import SYNTHETIC_PATH, load_model
+from reclip.cli import synthetic as cli_synthetic
+from reclip.synthetic import demo
+from reclip.clip import SYNTHETIC_PATH, load_model
 
 MAX_CHECKPOINT_BYTES = 10 * 1024 * 1024
 
@@ -34,7 +35,7 @@ def test_shipped_checkpoint_is_small_and_loads_like_real_weights():
     assert ckpt["model_cfg"]["text_cfg"]["vocab_size"] == 49408      # CLIP's own tokenizer
     model = load_model("synthetic", device="cpu")
     assert model.image_size == ckpt["image_size"]
-    assert model.is_vit
+    assert model.family == "vit"
 
 
 def test_shipped_checkpoint_picks_the_right_object_with_hand_written_programs(locator, scene):
@@ -69,7 +70,7 @@ def test_demo_prints_programs_and_writes_pngs(tmp_path):
 
 def test_demo_command_is_registered(tmp_path, capsys):
     parser = argparse.ArgumentParser()
-    demo.register(parser.add_subparsers())
+    cli_synthetic.register(parser.add_subparsers())
     args = parser.parse_args(["demo", "--out", str(tmp_path)])
     assert args.func(args) == 0
     assert "correct in" in capsys.readouterr().out

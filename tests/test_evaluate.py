@@ -8,9 +8,10 @@ import json
 import pytest
 
 from grammar import parse_program
-from reclip import evaluate, synth
-from reclip.evaluate import Tally, evaluate_synthetic
-from reclip.synth import GoldAttributeScorer
+from reclip.cli import evaluation as cli_evaluation
+from reclip.synthetic import dataset as synth
+from reclip.synthetic.evaluate import Tally, evaluate_synthetic
+from reclip.synthetic.oracle import GoldAttributeScorer
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +95,6 @@ def test_compile_errors_count_as_full_system_failures(dataset, tmp_path):
 
 
 def test_failure_gallery_is_written(dataset, tmp_path):
-    pytest.importorskip("reclip.report")
     wrong = lambda text: parse_program('find("nothing at all")')  # noqa: E731
     messages = []
     evaluate_synthetic(dataset, scorer=GoldAttributeScorer(), compile_fn=wrong, out=None,
@@ -116,7 +116,7 @@ def test_markdown_table_reports_each_kind():
 
 def test_eval_command_prints_the_table_with_the_shipped_model(dataset, tmp_path, capsys):
     parser = argparse.ArgumentParser()
-    evaluate.register(parser.add_subparsers())
+    cli_evaluation.register(parser.add_subparsers())
     args = parser.parse_args(["eval", "synthetic", str(dataset), "--limit", "6", "--out", str(tmp_path),
                               "--no-progress"])
     assert args.func(args) == 0
@@ -132,7 +132,7 @@ def test_eval_command_prints_the_table_with_the_shipped_model(dataset, tmp_path,
 
 def test_eval_command_rejects_unknown_dataset(capsys):
     parser = argparse.ArgumentParser()
-    evaluate.register(parser.add_subparsers())
+    cli_evaluation.register(parser.add_subparsers())
     with pytest.raises(SystemExit):
         parser.parse_args(["eval", "refcoco", "somewhere"])
     assert "invalid choice" in capsys.readouterr().err

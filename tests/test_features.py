@@ -11,10 +11,12 @@ from PIL import Image
 
 from interpreter import Proposal
 from primitives import ReclipError
-from reclip.features import (
+from reclip.clip.pixels import mean_colour, square_pixels
+from reclip.isolation.global_local import (
     MASKED_BLOCKS, global_features, global_local_features, local_features, local_images,
-    masked_crop, mean_colour, region_features, square_pixels,
 )
+from reclip.isolation.images import masked_crop
+from reclip.isolation.region import region_features
 
 MEAN = (0.48145466, 0.4578275, 0.40821073)  # OpenAI CLIP's normalisation
 STD = (0.26862954, 0.26130258, 0.27577711)

@@ -7,10 +7,12 @@ import pytest
 from PIL import Image, ImageFilter
 
 from interpreter import Proposal
-from reclip.isolation import (
-    BLUR_RADIUS, GREY, ISOLATION_METHODS, MASK_METHODS, SHADE_ALPHA, SHADE_COLOUR,
-    IsolationError, check_methods, isolate, isolate_many, to_square,
-)
+from reclip.clip.pixels import to_square
+from reclip.isolation import ISOLATION, PIXELS, IsolationError, check_methods, isolate, isolate_many
+from reclip.isolation.images import BLUR_RADIUS, GREY, SHADE_ALPHA, SHADE_COLOUR
+from reclip.masks import MaskError
+
+MASK_PIXEL_METHODS = sorted(n for n, m in ISOLATION.all().items() if m.needs_mask and m.family == PIXELS)
 from primitives import ReclipError
 
 H, W = 60, 80
@@ -104,14 +106,14 @@ def test_isolate_many_matches_isolate(image):
             np.testing.assert_array_equal(np.asarray(got), np.asarray(isolate(image, p, method)))
 
 
-@pytest.mark.parametrize("method", sorted(MASK_METHODS & set(ISOLATION_METHODS)))
+@pytest.mark.parametrize("method", MASK_PIXEL_METHODS)
 def test_mask_methods_need_masks(image, method):
     with pytest.raises(IsolationError, match="needs proposal masks"):
         isolate(image, Proposal([0, 0, 10, 10]), method)
 
 
 def test_mask_of_the_wrong_size_is_a_clear_error(image):
-    with pytest.raises(IsolationError, match=r"mask has shape \(10, 10\)"):
+    with pytest.raises(MaskError, match=r"mask has shape \(10, 10\)"):
         isolate(image, Proposal([0, 0, 5, 5], mask=np.ones((10, 10), bool)), "mask_grey")
 
 

@@ -1,4 +1,4 @@
-"""Model specs, checkpoints and the missing-weights error (reclip/models.py)."""
+"""Model specs, checkpoints and the missing-weights error (reclip/clip/)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from primitives import ReclipError
-from reclip.models import (
+from reclip.clip import (
     CHECKPOINT_FORMAT, SYNTHETIC_PATH, ModelLoadError, load_model, load_models, model_from_config,
     parse_spec, save_checkpoint, wrap_model,
 )
@@ -64,7 +64,7 @@ def test_missing_weights_is_one_clear_error():
 def test_unreachable_hub_fails_fast_without_trying_to_download(monkeypatch):
     import open_clip
 
-    import reclip.models as models
+    import reclip.clip.weights as models
 
     monkeypatch.delenv("HF_HUB_OFFLINE")
     monkeypatch.setattr(models, "_reachable", lambda host, *a, **k: False)
@@ -111,7 +111,7 @@ def test_checkpoint_round_trip(tiny, tmp_path):
         loaded = load_model(spec, "cpu")
         assert loaded.image_size == 32
         assert loaded.mean == (0.5, 0.5, 0.5) and loaded.std == (0.25, 0.25, 0.25)
-        assert loaded.is_vit and not loaded.is_resnet
+        assert loaded.family == "vit"
         for k, v in tiny.state_dict().items():
             assert torch.equal(loaded.model.state_dict()[k], v), k
     tokens = loaded.tokenizer(["a photo of a cat"])

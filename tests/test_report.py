@@ -13,7 +13,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from reclip import Locator, Proposal, ReclipError
-from reclip.draw import ANSWER_COLOUR, GOLD_COLOUR, draw_result
+from reclip.report.draw import ANSWER_COLOUR, GOLD_COLOUR, draw_result
 from reclip.report import Gallery, diagnose, trace_html, write_trace_html
 
 # A scene where the program goes wrong in a known place: two red cups, both left of

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 
 import numpy as np
 import pytest
@@ -12,9 +11,11 @@ from PIL import Image
 from interpreter import FindText, Proposal
 from primitives import ReclipError
 from reclip import Locator
-from reclip.isolation import IsolationError, isolate, to_square
-from reclip.models import model_from_config, save_checkpoint, wrap_model
-from reclip.scoring import ClipScorer, prompt
+from reclip.clip.pixels import to_square
+from reclip.isolation import ISOLATION, IsolationError, isolate, isolate_many, isolation_method, method_prompt
+from reclip.isolation import method_prompt as prompt
+from reclip.clip import model_from_config, save_checkpoint, wrap_model
+from reclip.scoring import ClipScorer
 
 TEXT_CFG = {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 4, "layers": 2}
 VIT_CFG = {"embed_dim": 32, "text_cfg": TEXT_CFG,
@@ -214,11 +215,15 @@ def test_region_runs_on_resnets_only(vit, rn, image):
     np.testing.assert_allclose(mixed, parts, rtol=1e-5, atol=1e-4)
 
 
-def test_feature_methods_say_when_unavailable(vit, image, monkeypatch):
-    monkeypatch.setitem(sys.modules, "reclip.features", None)
-    sc = ClipScorer([vit], methods=["global_local"])
-    with pytest.raises(IsolationError, match="'global_local' is not available"):
-        sc.score(image, masked_proposals(), ["dog"])
+def test_a_new_isolation_method_is_one_registered_function(vit, image):
+    @isolation_method("crop_again", prompt=lambda text: "a crop of " + text)
+    def crop_again(img, proposals):
+        return isolate_many(img, proposals, "crop")
+
+    assert "crop_again" in ISOLATION.names()
+    new = ClipScorer([vit], methods=["crop_again"]).score(image, BOXES, TEXTS)
+    assert new.shape == (len(TEXTS), len(BOXES))
+    assert method_prompt("Dog", "crop_again") == "a crop of Dog"
 
 
 def test_bad_arguments(vit):
@@ -240,7 +245,7 @@ def test_locator_runs_programs_on_the_clip_scorer(vit, image):
 
 
 def test_trimmed_text_encoding_equals_open_clips(vit):
-    from reclip.scoring import encode_text
+    from reclip.clip.text import encode_text
 
     tokens = vit.tokenizer(["a photo of a dog", "a photo of the second man from the left in a red shirt"])
     with torch.no_grad():

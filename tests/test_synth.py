@@ -11,11 +11,14 @@ from PIL import Image
 
 from grammar import And, Find, Ordinal, Relate, Superlative, parse_program
 from primitives import REGISTRY
-from reclip import synth
-from reclip.synth import (
-    KINDS, GoldAttributeScorer, gold_check, label_attributes, matches, phrase_attributes,
-    read_records, record_proposals, write_dataset,
-)
+from reclip.cli import synthetic as cli_synthetic
+from reclip.masks import decode_mask
+from interpreter import Proposal
+from reclip.synthetic import expressions as synth
+from reclip.synthetic.dataset import read_records, record_proposals, write_dataset
+from reclip.synthetic.expressions import EXPRESSION_KINDS as KINDS
+from reclip.synthetic.oracle import GoldAttributeScorer, gold_check, label_attributes, matches, phrase_attributes
+from reclip.synthetic.scenes import MAX_OBJECTS, MIN_OBJECTS
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +103,7 @@ def test_generation_is_deterministic_in_the_seed():
 
 def test_scenes_respect_object_counts_and_overlap(generated):
     for _, scene, _ in generated:
-        assert synth.MIN_OBJECTS <= len(scene.objects) <= synth.MAX_OBJECTS
+        assert MIN_OBJECTS <= len(scene.objects) <= MAX_OBJECTS
         boxes = scene.boxes
         for i in range(len(boxes)):
             for j in range(i + 1, len(boxes)):
@@ -131,7 +134,7 @@ def test_dataset_round_trips_through_jsonl(tmp_path):
             for p, o in zip(props, scene.objects):
                 assert np.array_equal(p.mask, o.mask)
                 assert label_attributes(p.label) == o.attributes
-            assert np.array_equal(synth.decode_mask(r["gold_mask"]), scene.objects[e.gold].mask)
+            assert np.array_equal(decode_mask(r["gold_mask"]), scene.objects[e.gold].mask)
             with Image.open(r["image_path"]) as im:
                 assert im.tobytes() == scene.image.tobytes()
     # every line is plain JSON
@@ -140,15 +143,15 @@ def test_dataset_round_trips_through_jsonl(tmp_path):
 
 
 def test_oracle_scorer_reads_attributes_of_the_first_phrase():
-    props = [synth.Proposal((0, 0, 10, 10), label="small red circle"),
-             synth.Proposal((20, 0, 30, 10), label="big blue square")]
+    props = [Proposal((0, 0, 10, 10), label="small red circle"),
+             Proposal((20, 0, 30, 10), label="big blue square")]
     logits = GoldAttributeScorer().score(None, props, ["red circle", "square", "circle left of the blue square"])
     assert logits.argmax(axis=1).tolist() == [0, 1, 0]
 
 
 def test_cli_writes_a_dataset(tmp_path, capsys):
     parser = argparse.ArgumentParser()
-    synth.register(parser.add_subparsers())
+    cli_synthetic.register(parser.add_subparsers())
     args = parser.parse_args(["synth", "--out", str(tmp_path), "--scenes", "2", "--seed", "1"])
     assert args.func(args) == 0
     out = capsys.readouterr().out

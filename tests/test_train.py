@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from reclip import train as tr
+from reclip.clip.text import PROMPT_PREFIX
+from reclip.synthetic import training as tr
 
 TINY_CFG = {
     "embed_dim": 32,
@@ -35,7 +36,7 @@ def test_batches_have_no_false_negatives(tiny_data):
     for _ in range(20):
         rows, texts = tr.draw_batch(tiny_data, rng, 16)
         assert len(rows) == len(texts) >= 2
-        codes = [tr.caption_code(t[len(tr.PROMPT):]) for t in texts]
+        codes = [tr.caption_code(t[len(PROMPT_PREFIX):]) for t in texts]
         for i, r in enumerate(rows):
             assert tr.fits(codes[i], row_object[r].code)
             for j, c in enumerate(codes):
@@ -74,7 +75,7 @@ def test_training_is_reproducible_from_the_seed(tiny_data):
 
 
 def test_half_checkpoint_loads_through_load_model(tmp_path, tiny_data):
-    from reclip.models import load_model
+    from reclip.clip import load_model
 
     model = tr.build_model(TINY_CFG, seed=0).eval()
     path = tr.save_half_checkpoint(model, tmp_path / "tiny.pt", model_cfg=TINY_CFG)

@@ -1,68 +1,23 @@
-"""A synthetic spatial benchmark: scenes of coloured shapes and referring expressions.
-
-``reclip synth --out DIR --scenes N --seed S`` writes ``DIR/images/*.png`` and
-``DIR/expressions.jsonl``, one JSON record per expression:
-
-    {"id", "scene", "image" (path relative to DIR), "width", "height",
-     "proposals": [{"box": [x0, y0, x1, y1], "mask": COCO RLE, "label": "small red circle",
-                    "attributes": {"size", "colour", "shape"}}, ...],
-     "expression", "kind", "gold" (index into proposals), "gold_box", "gold_mask",
-     "program" (gold program text), "seed"}
-
-Kinds: ``attribute`` ("the red circle"), ``relation`` ("the circle left of the blue
-square"), ``superlative`` ("the leftmost triangle"), ``ordinal`` ("the second circle
-from the left"), ``between``, ``nested`` (a relation whose landmark is itself a
-relation or a superlative) and ``compound`` ("the top left star").
-
-The gold program is the *structure* the expression means, without the compiler's
-whole-expression conjunct: a compiled program is
-``and(find("<expression>"), <structure>)``; the gold program is ``<structure>``. Its
-finds name the attribute phrase and carry the shape as head:
-``relate(find("circle", head="circle"), left_of, find("blue square", head="square"))``.
-
-Every expression is unambiguous by construction: its referent satisfies the spatial
-condition with a pixel margin and every other object fitting the description fails it
-with a margin, and the gold program, run through the real interpreter with a scorer
-that knows the gold attributes (:class:`GoldAttributeScorer`), must pick the referent
-clearly; candidates that fail are discarded. Everything is deterministic in the seed.
-"""
+"""Referring expressions for a scene, one generator per expression kind, each checked with
+the gold-attribute oracle; ``generate`` yields scenes with their expressions."""
 
 from __future__ import annotations
 
-import argparse
-import json
-import math
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
 
-from grammar.ast import Find, Node, Ordinal, Program, Relate, Superlative
-from interpreter import Proposal, ProposalGraph, execute
+from grammar.ast import Find, Node, Ordinal, Relate, Superlative
 from primitives import REGISTRY, ReclipError
 from primitives.boxes import areas, centres_x, centres_y
-from reclip.proposals_io import decode_mask, encode_mask
+from reclip.synthetic.oracle import gold_check, matches
+from reclip.synthetic.scenes import Scene, SceneObject, make_scene, scene_rng
 
-IMAGE_SIZE = 224
-COLOURS: dict[str, tuple[int, int, int]] = {
-    "red": (215, 35, 35),
-    "green": (40, 160, 60),
-    "blue": (35, 75, 215),
-    "yellow": (235, 200, 25),
-    "purple": (135, 55, 185),
-}
-SHAPES: tuple[str, ...] = ("circle", "square", "triangle", "star")
-SIZES: dict[str, tuple[int, int]] = {"small": (24, 30), "big": (44, 54)}  # side in pixels
-KINDS: tuple[str, ...] = (
+EXPRESSION_KINDS: tuple[str, ...] = (
     "attribute", "relation", "superlative", "ordinal", "between", "nested", "compound",
 )
-MIN_OBJECTS, MAX_OBJECTS = 3, 8
-MAX_OVERLAP = 0.0   # intersection / smaller box area; 0: boxes never overlap
-GAP = 3             # pixels kept free between boxes
 MARGIN = 10.0       # pixels by which a spatial fact must hold (and fail for distractors)
-CLEAR_RATIO = 1.5   # the gold object's probability over the runner-up's, gold attributes
 AREA_RATIO = 0.6    # "smallest"/"largest": the runner-up's area differs at least this much
 
 # Relations the templates express, with their words (target first).
@@ -86,204 +41,6 @@ ORDINAL_FROM = {"leftmost": "left", "rightmost": "right", "topmost": "top", "bot
 CORNERS = (("topmost", "leftmost"), ("topmost", "rightmost"),
            ("bottommost", "leftmost"), ("bottommost", "rightmost"))
 CORNER_WORDS = {"topmost": "top", "bottommost": "bottom", "leftmost": "left", "rightmost": "right"}
-
-
-# -- scenes --------------------------------------------------------------------------
-@dataclass
-class SceneObject:
-    shape: str
-    colour: str
-    size: str
-    box: tuple[int, int, int, int]
-    mask: np.ndarray = field(repr=False)
-
-    @property
-    def label(self) -> str:
-        return f"{self.size} {self.colour} {self.shape}"
-
-    @property
-    def attributes(self) -> dict[str, str]:
-        return {"size": self.size, "colour": self.colour, "shape": self.shape}
-
-
-@dataclass
-class Scene:
-    image: Image.Image
-    objects: list[SceneObject]
-
-    @property
-    def boxes(self) -> np.ndarray:
-        return np.array([o.box for o in self.objects], dtype=np.float64)
-
-    def proposals(self) -> list[Proposal]:
-        return [Proposal(o.box, o.mask, o.label) for o in self.objects]
-
-
-def scene_rng(seed: int, index: int) -> np.random.Generator:
-    """Scene ``index`` of run ``seed``: independent of how many scenes come before."""
-    return np.random.default_rng(np.random.SeedSequence([seed, index]))
-
-
-def make_scene(rng: np.random.Generator, size: int = IMAGE_SIZE) -> Scene:
-    """Background plus 3-8 shapes; attributes drawn from a small per-scene palette so
-    that repeated shapes and colours (which relations and ordinals need) are common."""
-    image = _background(rng, size)
-    n = int(rng.integers(MIN_OBJECTS, MAX_OBJECTS + 1))
-    shapes = list(rng.choice(SHAPES, size=int(rng.integers(2, 4)), replace=False))
-    colours = list(rng.choice(list(COLOURS), size=int(rng.integers(2, 5)), replace=False))
-    objects: list[SceneObject] = []
-    for _ in range(n):
-        for _attempt in range(60):
-            size_name = str(rng.choice(list(SIZES)))
-            side = int(rng.integers(*SIZES[size_name]))
-            x0 = int(rng.integers(4, size - side - 4))
-            y0 = int(rng.integers(4, size - side - 4))
-            shape = str(rng.choice(shapes))
-            mask, soft = _shape_mask(shape, x0, y0, side, size, rng)
-            box = _mask_box(mask)
-            if _fits(box, [o.box for o in objects]):
-                colour = str(rng.choice(colours))
-                _paint(image, soft, _jitter(COLOURS[colour], rng))
-                objects.append(SceneObject(shape, colour, size_name, box, mask))
-                break
-    return Scene(image, objects)
-
-
-def _background(rng: np.random.Generator, size: int) -> Image.Image:
-    base = rng.integers(200, 246) + rng.integers(-12, 13, size=3)
-    arr = np.broadcast_to(np.clip(base, 0, 255), (size, size, 3)).astype(np.float64).copy()
-    style = rng.choice(["plain", "noise", "stripes", "checker"])
-    if style == "noise":
-        noise = Image.fromarray(rng.normal(128, 60, (size, size)).clip(0, 255).astype(np.uint8))
-        noise = np.asarray(noise.filter(ImageFilter.GaussianBlur(2)), dtype=np.float64) - 128
-        arr += noise[..., None] * 0.4
-    elif style in ("stripes", "checker"):
-        period = int(rng.integers(8, 24))
-        yy, xx = np.mgrid[:size, :size]
-        pattern = (xx // period) % 2 if style == "stripes" else ((xx // period) + (yy // period)) % 2
-        if style == "stripes" and rng.random() < 0.5:
-            pattern = (yy // period) % 2
-        arr += (pattern[..., None] - 0.5) * rng.uniform(8, 18)
-    return Image.fromarray(arr.clip(0, 255).astype(np.uint8), "RGB")
-
-
-def _shape_mask(shape: str, x0: int, y0: int, side: int, size: int,
-                rng: np.random.Generator) -> tuple[np.ndarray, Image.Image]:
-    """Binary mask and 4x-supersampled antialiased alpha of one shape."""
-    ss = 4
-    big = Image.new("L", (size * ss, size * ss), 0)
-    d = ImageDraw.Draw(big)
-    x, y, s = x0 * ss, y0 * ss, side * ss
-    if shape == "circle":
-        d.ellipse([x, y, x + s, y + s], fill=255)
-    elif shape == "square":
-        inset = s * 0.08  # squares look bigger than circles of the same side
-        d.rectangle([x + inset, y + inset, x + s - inset, y + s - inset], fill=255)
-    elif shape == "triangle":
-        h = s * math.sqrt(3) / 2
-        top = y + (s - h) / 2
-        d.polygon([(x + s / 2, top), (x + s, top + h), (x, top + h)], fill=255)
-    elif shape == "star":
-        cx, cy, r_out = x + s / 2, y + s / 2 + s * 0.04, s / 2
-        pts = []
-        for k in range(10):
-            r = r_out if k % 2 == 0 else r_out * 0.45
-            a = -math.pi / 2 + k * math.pi / 5
-            pts.append((cx + r * math.cos(a), cy + r * math.sin(a)))
-        d.polygon(pts, fill=255)
-    else:  # pragma: no cover - SHAPES is closed
-        raise ReclipError(f"unknown shape {shape!r}")
-    soft = big.resize((size, size), Image.Resampling.BOX)
-    return np.asarray(soft) >= 128, soft
-
-
-def _mask_box(mask: np.ndarray) -> tuple[int, int, int, int]:
-    ys, xs = np.nonzero(mask)
-    return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
-
-
-def _fits(box: Sequence[int], others: Iterable[Sequence[int]]) -> bool:
-    for o in others:
-        w = min(box[2], o[2]) - max(box[0], o[0]) + GAP
-        h = min(box[3], o[3]) - max(box[1], o[1]) + GAP
-        if w > 0 and h > 0:
-            inter = max(0, w - GAP) * max(0, h - GAP)
-            smaller = min((box[2] - box[0]) * (box[3] - box[1]), (o[2] - o[0]) * (o[3] - o[1]))
-            if MAX_OVERLAP <= 0 or inter / smaller > MAX_OVERLAP:
-                return False
-    return True
-
-
-def _jitter(rgb: tuple[int, int, int], rng: np.random.Generator) -> tuple[int, int, int]:
-    return tuple(int(np.clip(c + rng.integers(-15, 16), 0, 255)) for c in rgb)
-
-
-def _paint(image: Image.Image, alpha: Image.Image, rgb: tuple[int, int, int]) -> None:
-    image.paste(Image.new("RGB", image.size, rgb), (0, 0), alpha)
-
-
-# -- the gold-attribute oracle ----------------------------------------------------------
-_PLURALS = {f"{s}s": s for s in SHAPES}
-_SIZE_WORDS = {"small": "small", "little": "small", "tiny": "small",
-               "big": "big", "large": "big"}
-
-
-def phrase_attributes(text: str) -> dict[str, str]:
-    """Attributes named by a find text's first noun phrase: words up to the first shape.
-
-    "small red circle" -> {size, colour, shape}; "the circle left of the blue square"
-    -> {shape: circle} (the landmark belongs to another phrase).
-    """
-    out: dict[str, str] = {}
-    for word in text.lower().replace(",", " ").split():
-        word = _PLURALS.get(word, word)
-        if word in COLOURS:
-            out.setdefault("colour", word)
-        elif word in _SIZE_WORDS:
-            out.setdefault("size", _SIZE_WORDS[word])
-        elif word in SHAPES:
-            out["shape"] = word
-            break
-    return out
-
-
-def matches(attributes: dict[str, str], wanted: dict[str, str]) -> bool:
-    return all(attributes.get(k) == v for k, v in wanted.items())
-
-
-class GoldAttributeScorer:
-    """A Scorer that knows each proposal's attributes (from its label): high logits
-    where the find text's attributes all match, low elsewhere."""
-
-    def __init__(self, high: float = 20.0, low: float = 0.0):
-        self.high, self.low = high, low
-
-    def score(self, image: Image.Image, proposals: Sequence[Proposal],
-              texts: Sequence[str]) -> np.ndarray:
-        attrs = [label_attributes(p.label or "") for p in proposals]
-        out = np.full((len(texts), len(proposals)), self.low)
-        for t, text in enumerate(texts):
-            wanted = phrase_attributes(str(text))
-            for i, a in enumerate(attrs):
-                if wanted and matches(a, wanted):
-                    out[t, i] = self.high
-        return out
-
-
-def label_attributes(label: str) -> dict[str, str]:
-    size, colour, shape = (label.split() + ["", "", ""])[:3]
-    return {"size": size, "colour": colour, "shape": shape}
-
-
-def gold_check(scene_proposals: Sequence[Proposal], program: Node, gold: int,
-               ratio: float = CLEAR_RATIO) -> tuple[bool, np.ndarray]:
-    """Run ``program`` with gold attributes; True when ``gold`` wins by ``ratio``."""
-    graph = ProposalGraph(scene_proposals)
-    res = execute(Program(program), graph, GoldAttributeScorer(), None)  # type: ignore[arg-type]
-    p = res.scores
-    others = np.delete(p, gold)
-    ok = res.index == gold and (others.size == 0 or p[gold] >= ratio * others.max())
-    return bool(ok), p
 
 
 # -- expressions ----------------------------------------------------------------------
@@ -593,19 +350,19 @@ GENERATORS: dict[str, Callable[[Scene, _Geometry, np.random.Generator], Expressi
 
 
 def scene_expressions(scene: Scene, rng: np.random.Generator,
-                      kinds: Sequence[str] = KINDS) -> list[Expression]:
-    """At most one expression per kind, each checked with the gold-attribute oracle."""
+                      kinds: Sequence[str] = EXPRESSION_KINDS) -> list[Expression]:
+    """At most one expression per expression kind, each checked with the gold-attribute oracle."""
     g = _Geometry(scene)
     proposals = scene.proposals()
     out = []
-    for kind in kinds:
-        expr = GENERATORS[kind](scene, g, rng)
+    for expression_kind in kinds:
+        expr = GENERATORS[expression_kind](scene, g, rng)
         if expr is not None and gold_check(proposals, expr.program, expr.gold)[0]:
             out.append(expr)
     return out
 
 
-def generate(seed: int, scenes: int, *, min_expressions: int = len(KINDS),
+def generate(seed: int, scenes: int, *, min_expressions: int = len(EXPRESSION_KINDS),
              start: int = 0) -> Iterator[tuple[int, Scene, list[Expression]]]:
     """``scenes`` scenes (index, scene, expressions); a layout that supports fewer than
     ``min_expressions`` kinds is redrawn (from the same scene's random stream)."""
@@ -621,100 +378,3 @@ def generate(seed: int, scenes: int, *, min_expressions: int = len(KINDS),
                 break
         assert best is not None
         yield index, best[0], best[1]
-
-
-# -- records --------------------------------------------------------------------------
-def scene_records(scene_id: str, image_path: str, scene: Scene,
-                  expressions: Sequence[Expression], seed: int) -> list[dict[str, Any]]:
-    proposals = [{"box": list(o.box), "mask": encode_mask(o.mask), "label": o.label,
-                  "attributes": o.attributes} for o in scene.objects]
-    w, h = scene.image.size
-    out = []
-    for k, e in enumerate(expressions):
-        out.append({
-            "id": f"{scene_id}-{k}", "scene": scene_id, "image": image_path,
-            "width": w, "height": h, "proposals": proposals,
-            "expression": e.text, "kind": e.kind, "gold": e.gold,
-            "gold_box": list(scene.objects[e.gold].box), "gold_mask": proposals[e.gold]["mask"],
-            "program": str(e.program), "seed": seed,
-        })
-    return out
-
-
-def write_dataset(out: str | Path, scenes: int, seed: int, progress: bool = False) -> Path:
-    """Write images/ and expressions.jsonl under ``out``; returns the JSONL path."""
-    out = Path(out)
-    (out / "images").mkdir(parents=True, exist_ok=True)
-    path = out / "expressions.jsonl"
-    items = generate(seed, scenes)
-    if progress:
-        from tqdm import tqdm
-
-        items = tqdm(items, total=scenes, desc="scenes", unit="scene")
-    with path.open("w", encoding="utf-8") as f:
-        for index, scene, exprs in items:
-            scene_id = f"s{seed}-{index:06d}"
-            rel = f"images/{scene_id}.png"
-            scene.image.save(out / rel)
-            for rec in scene_records(scene_id, rel, scene, exprs, seed):
-                f.write(json.dumps(rec) + "\n")
-    return path
-
-
-def dataset_file(path: str | Path) -> Path:
-    """A dataset directory's expressions.jsonl (or the file itself)."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "expressions.jsonl"
-    if not path.is_file():
-        raise ReclipError(
-            f"no synthetic dataset at {path}: write one with `reclip synth --out DIR`"
-        )
-    return path
-
-
-def read_records(path: str | Path) -> list[dict[str, Any]]:
-    """Records of a dataset (directory or JSONL); ``image`` resolved to an absolute path."""
-    path = dataset_file(path)
-    records = []
-    with path.open(encoding="utf-8") as f:
-        for line_no, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ReclipError(f"{path}:{line_no}: not valid JSON: {exc}") from None
-            rec["image_path"] = str((path.parent / rec.get("image", "")).resolve())
-            records.append(rec)
-    return records
-
-
-def record_proposals(record: dict[str, Any], masks: bool = True) -> list[Proposal]:
-    return [Proposal(p["box"], decode_mask(p["mask"]) if masks and p.get("mask") else None,
-                     p.get("label")) for p in record["proposals"]]
-
-
-# -- command line ---------------------------------------------------------------------
-def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "synth", help="generate the synthetic spatial benchmark (shapes + expressions)",
-        description="Write scenes of coloured shapes (PNG) and unambiguous referring "
-                    "expressions with gold boxes, masks and programs (expressions.jsonl).")
-    p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--scenes", type=int, default=100, help="number of scenes (default 100)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.set_defaults(func=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    if args.scenes < 1:
-        raise ReclipError(f"--scenes must be at least 1, got {args.scenes}")
-    path = write_dataset(args.out, args.scenes, args.seed, progress=True)
-    counts: dict[str, int] = {}
-    for rec in read_records(path):
-        counts[rec["kind"]] = counts.get(rec["kind"], 0) + 1
-    total = sum(counts.values())
-    print(f"wrote {total} expressions on {args.scenes} scenes to {path}")
-    print("  " + ", ".join(f"{k}: {counts.get(k, 0)}" for k in KINDS))
-    return 0

@@ -11,7 +11,6 @@ The bundled scene is scene ``DEMO_SCENE`` of ``reclip synth --seed DEMO_SEED``;
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import time
@@ -22,11 +21,14 @@ from PIL import Image
 
 from interpreter import Proposal
 from primitives import ReclipError
-from reclip.draw import draw_result
-from reclip.images import load_image
-from reclip.proposals_io import read_proposals
+from reclip.files import load_image, make_folder, write_text
+from reclip.locator import Locator
+from reclip.proposals.io import read_proposals
+from reclip.report.draw import draw_result
+from reclip.synthetic.dataset import scene_records
+from reclip.synthetic.expressions import generate
 
-ASSETS = Path(__file__).resolve().parent / "assets" / "demo"
+ASSETS = Path(__file__).resolve().parent.parent / "assets" / "demo"
 DEFAULT_OUT = Path("out") / "demo"
 DEMO_SEED, DEMO_SCENE = 2026, 1
 
@@ -44,17 +46,15 @@ def demo_scene(assets: Path = ASSETS) -> tuple[Image.Image, list[Proposal], list
 
 def write_demo_assets(assets: Path = ASSETS, seed: int = DEMO_SEED, index: int = DEMO_SCENE) -> None:
     """Regenerate the bundled scene from the synthetic generator."""
-    from reclip.synth import generate, scene_records
-
     _, scene, exprs = next(generate(seed, 1, start=index))
     assets.mkdir(parents=True, exist_ok=True)
     scene.image.save(assets / "scene.png")
     records = scene_records(f"s{seed}-{index:06d}", "scene.png", scene, exprs, seed)
     proposals = [{"box": p["box"], "mask": p["mask"], "label": p["label"]} for p in records[0]["proposals"]]
-    (assets / "proposals.json").write_text(json.dumps(proposals) + "\n", encoding="utf-8")
+    write_text(assets / "proposals.json", json.dumps(proposals) + "\n")
     items = [{"expression": r["expression"], "kind": r["kind"], "gold": r["gold"], "program": r["program"]}
              for r in records]
-    (assets / "expressions.json").write_text(json.dumps(items, indent=1) + "\n", encoding="utf-8")
+    write_text(assets / "expressions.json", json.dumps(items, indent=1) + "\n")
 
 
 def draw(image: Image.Image, proposals: Sequence[Proposal], chosen: int, path: Path) -> None:
@@ -70,16 +70,10 @@ def draw(image: Image.Image, proposals: Sequence[Proposal], chosen: int, path: P
 def run_demo(out: str | os.PathLike = DEFAULT_OUT, model: str = "synthetic",
              assets: Path = ASSETS, print_fn=print) -> int:
     """Locate the bundled expressions; returns how many picked the gold object."""
-    from reclip.locator import Locator
-
     t0 = time.time()
     image, proposals, expressions = demo_scene(assets)
     locator = Locator.from_pretrained(model, methods=("crop", "blur"))
-    out = Path(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ReclipError(f"cannot create the demo output folder {out}: {exc.strerror or exc}") from None
+    out = make_folder(out, "the demo output folder")
     right = 0
     print_fn(f"scene {assets / 'scene.png'}: {len(proposals)} proposals; model {model!r}\n")
     for k, item in enumerate(expressions, 1):
@@ -97,19 +91,3 @@ def run_demo(out: str | os.PathLike = DEFAULT_OUT, model: str = "synthetic",
     print_fn(f"{right}/{len(expressions)} correct in {time.time() - t0:.1f} s; "
              f"PNGs in {out}/ (proposals numbered, the answer in orange)")
     return right
-
-
-# -- command line ---------------------------------------------------------------------
-def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "demo", help="locate a few expressions on the bundled scene with the bundled model (offline)",
-        description="Run the offline demo: the bundled synthetic scene and CLIP checkpoint; "
-                    "prints each expression, its program and the chosen box, and writes PNGs.")
-    p.add_argument("--out", default=str(DEFAULT_OUT), help=f"folder for the PNGs (default {DEFAULT_OUT})")
-    p.add_argument("--model", default="synthetic", help="model spec (default: the bundled 'synthetic')")
-    p.set_defaults(func=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    run_demo(args.out, args.model)
-    return 0

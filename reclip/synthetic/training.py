@@ -1,6 +1,6 @@
 """Train the small synthetic CLIP: ``reclip train-synthetic --out PATH --seed S``.
 
-An open_clip CLIP built from its own config (:data:`MODEL_CFG`: a 96 px ViT with 8 px
+An open_clip CLIP built from its own config (``reclip/clip/configs/reclip-synthetic-vit-tiny.json``: a 96 px ViT with 8 px
 patches, 6 layers of width 128; a 4-layer text transformer of width 64; CLIP's standard
 BPE tokenizer) is trained contrastively with open_clip's ``ClipLoss`` on single objects
 of generated scenes, isolated exactly as the scorer isolates them (``reclip.isolation``:
@@ -17,8 +17,8 @@ image that also fits another pair's caption (a red circle next to the caption
 The token embedding (49408 x width, most of the parameters) stays at its seeded random
 initialisation: only a few dozen words are used and a fixed random vector per token is
 as good as a learned one here; it keeps the optimiser cheap. The checkpoint is written
-in reclip's format (``reclip.models``) with float16 tensors, so it fits the 10 MB budget
-(9.3 MB); it loads through ``reclip.models.load_model`` like any other checkpoint.
+in reclip's format (``reclip.clip.checkpoint``) with float16 tensors, so it fits the 10 MB budget
+(9.3 MB); it loads through ``reclip.clip.load_model`` like any other checkpoint.
 
 Why 96 px: at 64 px a small shape in the ``blur`` view is ~7 px, a patch or two, and
 "circle" scored the circles of a scene unevenly (cosine spread 0.13 vs 0.03 for crops);
@@ -36,9 +36,6 @@ step); reproducible from the seed (same thread count).
 
 from __future__ import annotations
 
-import argparse
-import copy
-import json
 import math
 import sys
 import time
@@ -47,31 +44,28 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
+import open_clip
 import torch
+from tqdm import tqdm
 
-from primitives import ReclipError
-from reclip.models import OPENAI_MEAN, OPENAI_STD, normalise_pixels
-from reclip.synth import COLOURS, SHAPES, SIZES, generate, phrase_attributes
+from reclip.clip.checkpoint import save_checkpoint
+from reclip.clip.loading import model_config, model_from_config
+from reclip.clip.pixels import OPENAI_MEAN, OPENAI_STD, normalise_pixels, square_uint8
+from reclip.clip.text import photo_prompt
+from reclip.isolation import isolate_many
+from reclip.synthetic.expressions import generate
+from reclip.synthetic.oracle import phrase_attributes
+from reclip.synthetic.scenes import COLOURS, SHAPES, SIZES
 
 MODEL_NAME = "reclip-synthetic-vit-tiny"
-MODEL_CFG: dict[str, Any] = {
-    "embed_dim": 128,
-    "vision_cfg": {"image_size": 96, "layers": 6, "width": 128, "head_width": 32, "patch_size": 8},
-    "text_cfg": {"context_length": 32, "vocab_size": 49408, "width": 64, "heads": 4, "layers": 4},
-}
+MODEL_CFG: dict[str, Any] = model_config(MODEL_NAME)
 METHODS = ("crop", "blur")
 MEAN, STD = OPENAI_MEAN, OPENAI_STD
-PROMPT = "a photo of "
 
 _SIZE_IDS = {s: i for i, s in enumerate(SIZES)}
 _COLOUR_IDS = {c: i for i, c in enumerate(COLOURS)}
 _SHAPE_IDS = {s: i for i, s in enumerate(SHAPES)}
 ANY = -1
-
-
-def prompt(text: str) -> str:
-    """The scorer's text for a find: "a photo of " + text, lower-cased (ReCLIP)."""
-    return PROMPT + text.lower()
 
 
 def attribute_code(attrs: dict[str, str]) -> tuple[int, int, int]:
@@ -118,14 +112,10 @@ def sample_caption(obj: ObjectSample, rng: np.random.Generator) -> str:
 def build_training_set(seed: int, scenes: int, image_size: int, methods: Sequence[str] = METHODS,
                        progress: bool = False) -> TrainingSet:
     """Generate scenes and isolate every object with every method, as the scorer does."""
-    from reclip.isolation import isolate_many, to_square
-
-    rows: list[np.ndarray] = []
+    rows: list[torch.Tensor] = []
     objects: list[ObjectSample] = []
     items = generate(seed, scenes)
     if progress:
-        from tqdm import tqdm
-
         items = tqdm(items, total=scenes, desc="scenes", unit="scene", file=sys.stderr)
     for _, scene, exprs in items:
         proposals = scene.proposals()
@@ -135,10 +125,10 @@ def build_training_set(seed: int, scenes: int, image_size: int, methods: Sequenc
         for method in methods:
             for k, img in enumerate(isolate_many(scene.image, proposals, method)):
                 objects[first + k].images.append(len(rows))
-                rows.append(np.asarray(to_square(img, image_size), dtype=np.uint8))
+                rows.append(square_uint8([img], image_size)[0])
         for e in exprs:
             objects[first + e.gold].expressions.append(e.text)
-    pixels = torch.from_numpy(np.stack(rows)).permute(0, 3, 1, 2).contiguous()
+    pixels = torch.stack(rows).contiguous()
     return TrainingSet(pixels, objects)
 
 
@@ -170,7 +160,7 @@ def draw_batch(data: TrainingSet, rng: np.random.Generator, size: int,
             if np.any(np.all((cap == ANY) | (cap == obj_codes), axis=1)):
                 continue
         rows.append(obj.images[int(rng.integers(len(obj.images)))])
-        texts.append(prompt(text))
+        texts.append(photo_prompt(text))
         obj_codes = np.vstack([obj_codes, code])
         cap_codes = np.vstack([cap_codes, cap])
         if len(rows) == size:
@@ -179,8 +169,6 @@ def draw_batch(data: TrainingSet, rng: np.random.Generator, size: int,
 
 
 def build_model(model_cfg: dict[str, Any] = MODEL_CFG, seed: int = 0) -> torch.nn.Module:
-    from reclip.models import model_from_config
-
     torch.manual_seed(seed)
     return model_from_config(model_cfg)
 
@@ -194,8 +182,6 @@ def batch_loss(model: torch.nn.Module, data: TrainingSet, rows: Sequence[int], t
                loss_fn: Callable | None = None, tokenizer: Callable | None = None,
                token_cache: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
     """ClipLoss of one batch of (image row, prompt) pairs."""
-    import open_clip
-
     loss_fn = loss_fn or open_clip.ClipLoss()
     if tokenizer is None:
         tokenizer = open_clip.SimpleTokenizer(context_length=int(model.context_length))
@@ -244,8 +230,6 @@ def train(cfg: TrainConfig, *, model_cfg: dict[str, Any] = MODEL_CFG,
 
 def _train(cfg: TrainConfig, model_cfg: dict[str, Any], log: Callable[[str], None], progress: bool,
            data: TrainingSet | None) -> tuple[torch.nn.Module, list[float]]:
-    import open_clip
-
     rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 7]))
     image_size = int(model_cfg["vision_cfg"]["image_size"])
     t0 = time.time()
@@ -272,8 +256,6 @@ def _train(cfg: TrainConfig, model_cfg: dict[str, Any], log: Callable[[str], Non
     losses: list[float] = []
     steps = range(cfg.steps)
     if progress:
-        from tqdm import tqdm
-
         steps = tqdm(steps, desc="train", unit="step", file=sys.stderr)
     t1 = time.time()
     for step in steps:
@@ -303,76 +285,6 @@ def _train(cfg: TrainConfig, model_cfg: dict[str, Any], log: Callable[[str], Non
 def save_half_checkpoint(model: torch.nn.Module, path: str | Path, *,
                          model_cfg: dict[str, Any] = MODEL_CFG, model_name: str = MODEL_NAME,
                          extra: dict[str, Any] | None = None) -> Path:
-    """reclip's checkpoint format (see reclip.models.save_checkpoint) with float16 tensors.
-
-    ``load_state_dict`` copies them into the float32 model, so loading is unchanged.
-    """
-    from reclip.models import CHECKPOINT_FORMAT
-
-    state = {k: (v.detach().cpu().half() if v.is_floating_point() else v.detach().cpu())
-             for k, v in model.state_dict().items()}
-    ckpt = {
-        "format": CHECKPOINT_FORMAT,
-        "model_name": model_name,
-        "model_cfg": copy.deepcopy(model_cfg),
-        "state_dict": state,
-        "image_size": int(model_cfg["vision_cfg"]["image_size"]),
-        "mean": list(MEAN),
-        "std": list(STD),
-    }
-    if extra:
-        ckpt["training"] = extra
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(ckpt, path)
-    return path
-
-
-# -- command line ---------------------------------------------------------------------
-def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "train-synthetic", help="train the small CLIP of the synthetic benchmark (CPU)",
-        description="Train a tiny open_clip CLIP contrastively on isolated objects of "
-                    "generated scenes and their attribute captions; writes a reclip checkpoint.")
-    p.add_argument("--out", required=True, help="checkpoint path to write (e.g. synthetic.pt)")
-    p.add_argument("--seed", type=int, default=0, help="random seed of data and model (default 0)")
-    p.add_argument("--steps", type=int, default=TrainConfig.steps,
-                   help=f"optimiser steps (default {TrainConfig.steps})")
-    p.add_argument("--scenes", type=int, default=TrainConfig.scenes,
-                   help=f"training scenes to generate (default {TrainConfig.scenes})")
-    p.add_argument("--batch", type=int, default=TrainConfig.batch,
-                   help=f"pairs per batch (default {TrainConfig.batch})")
-    p.add_argument("--threads", type=int, default=TrainConfig.threads,
-                   help="torch CPU threads (default 1: on a shared 2-core machine a second thread spin-waits)")
-    p.add_argument("--score-scale", type=float, default=TrainConfig.score_scale,
-                   help="logit scale stored in the checkpoint (the scorer's temperature; "
-                        f"default {TrainConfig.score_scale})")
-    p.add_argument("--log", help="also append progress lines to this file")
-    p.set_defaults(func=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    if args.steps < 1 or args.scenes < 1 or args.batch < 2:
-        raise ReclipError("--steps and --scenes must be at least 1 and --batch at least 2")
-    log_file = open(args.log, "a", encoding="utf-8") if args.log else None
-
-    def log(line: str) -> None:
-        print(line, flush=True)
-        if log_file:
-            log_file.write(line + "\n")
-            log_file.flush()
-
-    cfg = TrainConfig(seed=args.seed, steps=args.steps, scenes=args.scenes, batch=args.batch,
-                      threads=args.threads, score_scale=args.score_scale)
-    t0 = time.time()
-    model, losses = train(cfg, log=log)
-    minutes = (time.time() - t0) / 60
-    extra = {"config": cfg.__dict__, "minutes": round(minutes, 2),
-             "first_loss": float(np.mean(losses[:50])), "final_loss": float(np.mean(losses[-100:]))}
-    path = save_half_checkpoint(model, args.out, extra=extra)
-    log(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB) after {minutes:.1f} min; "
-        f"loss {extra['first_loss']:.3f} -> {extra['final_loss']:.3f}")
-    log("training: " + json.dumps(extra))
-    if log_file:
-        log_file.close()
-    return 0
+    """The trained model in reclip's checkpoint format with float16 tensors (``save_checkpoint``)."""
+    return save_checkpoint(model, model_cfg, path, model_name=model_name, mean=MEAN, std=STD,
+                           half=True, extra=extra)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from PIL import Image, ImageDraw, ImageFont
 
 from interpreter import as_proposals
 from primitives import ReclipError, validate_boxes
-from reclip.images import load_image
+from reclip.files import load_image, save_image
 
 PROPOSAL_COLOUR = (250, 250, 250)
 OUTLINE_COLOUR = (20, 20, 20)
@@ -45,17 +44,8 @@ def draw_result(image: Image.Image | str | os.PathLike, proposals: Iterable[Any]
         colour = ANSWER_COLOUR if i == chosen else PROPOSAL_COLOUR
         _label(draw, box, str(i), font, colour, canvas.size)
     if path is not None:
-        save_png(canvas, path)
+        save_image(canvas, path)
     return canvas
-
-
-def save_png(image: Image.Image, path: str | os.PathLike) -> Path:
-    path = Path(path)
-    try:
-        image.save(path, format="PNG")
-    except OSError as exc:
-        raise ReclipError(f"cannot write {path}: {exc.strerror or exc}") from None
-    return path
 
 
 def _outlined_rectangle(draw: ImageDraw.ImageDraw, box, colour, width: int) -> None:

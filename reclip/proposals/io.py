@@ -1,4 +1,4 @@
-"""Reading proposal files: plain boxes, {box, mask?, label?} records, COCO results.
+"""Reading and writing proposal files: plain boxes, {box, mask?, label?} records, COCO results.
 
 Accepted JSON layouts (all boxes in pixels):
 
@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import json
 import os
-import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
-import numpy as np
-
 from interpreter import Proposal, as_proposals
 from primitives import BoxError, ReclipError
+from reclip.files import write_text
+from reclip.masks import MaskError, check_mask, decode_mask, encode_mask
 
 
 class ProposalFileError(ReclipError):
@@ -125,65 +124,13 @@ def _with_masks(records: list[Any], image_size: tuple[int, int] | None) -> list[
     return out
 
 
-def decode_mask(mask: Any, image_size: tuple[int, int] | None = None) -> np.ndarray:
-    """An HxW bool array from an RLE dict, COCO polygons or a 2-D 0/1 list."""
-    with warnings.catch_warnings():
-        # pycocotools' decode trips numpy 2's __array__(copy=...) deprecation
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return _decode_mask(mask, image_size)
-
-
-def _decode_mask(mask: Any, image_size: tuple[int, int] | None) -> np.ndarray:
-    from pycocotools import mask as mask_utils
-
-    if isinstance(mask, dict):
-        if "size" not in mask or "counts" not in mask:
-            raise ReclipError(f"an RLE mask needs 'size' and 'counts', got keys {sorted(mask)}")
-        h, w = mask["size"]
-        rle = mask
-        if isinstance(mask["counts"], list):  # uncompressed RLE
-            rle = mask_utils.frPyObjects(mask, h, w)
-        elif isinstance(mask["counts"], str):
-            rle = {"size": [h, w], "counts": mask["counts"].encode("ascii")}
-        try:
-            return mask_utils.decode(rle).astype(bool)
-        except Exception as exc:  # pycocotools raises bare errors on corrupt counts
-            raise ReclipError(f"cannot decode RLE mask: {exc}") from None
-    if isinstance(mask, list) and mask and all(isinstance(p, list) and p and _is_number(p[0]) for p in mask):
-        if mask and all(isinstance(v, (int, float, bool)) for row in mask for v in row) and _looks_2d(mask):
-            return np.asarray(mask, dtype=bool)
-        if image_size is None:
-            raise ReclipError("polygon segmentations need the image size to be rasterised")
-        w, h = image_size
-        rles = mask_utils.frPyObjects(mask, h, w)
-        return mask_utils.decode(mask_utils.merge(rles)).astype(bool)
-    arr = np.asarray(mask)
-    if arr.ndim != 2:
-        raise ReclipError(f"a mask must be an RLE dict or a 2-D list of 0/1, got shape {arr.shape}")
-    return arr.astype(bool)
-
-
-def encode_mask(mask: np.ndarray) -> dict[str, Any]:
-    """A bool HxW mask as a JSON-ready compressed COCO RLE dict; ``decode_mask`` reads it back."""
-    from pycocotools import mask as mask_utils
-
-    rle = mask_utils.encode(np.asfortranarray(np.asarray(mask).astype(np.uint8)))
-    return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
-
-
-def _looks_2d(rows: list[list[Any]]) -> bool:
-    """A 2-D 0/1 grid (all rows one length, values 0/1) rather than polygons."""
-    return len({len(r) for r in rows}) == 1 and all(v in (0, 1) for r in rows for v in r)
-
-
 def _check_masks(proposals: list[Proposal], image_size: tuple[int, int], path: Path) -> None:
-    w, h = image_size
     for i, p in enumerate(proposals):
-        if p.mask is not None and p.mask.shape != (h, w):
-            raise ProposalFileError(
-                f"{path}: proposal {i}: mask is {p.mask.shape[1]}x{p.mask.shape[0]} (w x h) "
-                f"but the image is {w}x{h}"
-            )
+        if p.mask is not None:
+            try:
+                check_mask(p.mask, *image_size, what=f"proposal {i}'s mask")
+            except MaskError as exc:
+                raise ProposalFileError(f"{path}: {exc}") from None
 
 
 def write_proposals(path: str | os.PathLike, proposals: Sequence[Any]) -> Path:
@@ -196,9 +143,4 @@ def write_proposals(path: str | os.PathLike, proposals: Sequence[Any]) -> Path:
         if p.mask is not None:
             record["mask"] = encode_mask(p.mask)
         records.append(record)
-    path = Path(path)
-    try:
-        path.write_text(json.dumps(records), encoding="utf-8")
-    except OSError as exc:
-        raise ReclipError(f"cannot write {path}: {exc.strerror or exc}") from None
-    return path
+    return write_text(path, json.dumps(records))
