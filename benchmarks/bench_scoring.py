@@ -208,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     ap.add_argument("--ref-every", type=int, default=4,
                     help="time a reference forward of the unique crops on every n-th image")
     ap.add_argument("--programs", choices=("auto", "compiled", "hand"), default="auto",
-                    help="auto: compiled when grammar.compile_expression exists, else hand-written")
+                    help="auto or compiled: grammar.compile_expression; hand: hand-written programs")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch CPU threads; 0 = torch's default. Default 1: on a shared 2-core host "
                          "a second OpenMP thread spin-waits, which made small forwards (the text "
@@ -216,8 +216,6 @@ def main(argv: Sequence[str] | None = None) -> dict:
     args = ap.parse_args(list(argv) if argv is not None else [])
     if args.threads > 0:
         torch.set_num_threads(args.threads)
-
-
     torch.manual_seed(0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

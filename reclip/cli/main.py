@@ -25,6 +25,7 @@ from reclip.plugins import load_entry_points, load_plugin
 LIGHT_GROUPS: tuple[ModuleType, ...] = (programs, locate)
 HEAVY_GROUPS = ("reclip.cli.synthetic", "reclip.cli.evaluation")
 EXIT_USAGE = 2
+SUB_PLUGINS = "sub_plugins_"
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -42,10 +43,28 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         groups += [importlib.import_module(name) for name in HEAVY_GROUPS]
     for group in groups:
         group.register(sub)
-    for subparser in sub.choices.values():
+    for depth, subparser in _subparsers(parser):
         if not any("--plugins" in a.option_strings for a in subparser._actions):
-            _add_plugins_option(subparser, dest="sub_plugins")
+            # one dest per depth: a nested parser's default would overwrite its parent's value
+            _add_plugins_option(subparser, dest=f"{SUB_PLUGINS}{depth}")
     return parser
+
+
+def _subparsers(parser: argparse.ArgumentParser, depth: int = 1) -> list[tuple[int, argparse.ArgumentParser]]:
+    """(depth, parser) of every subcommand below ``parser``, nested ones (``eval synthetic``) too."""
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                found += [(depth, child), *_subparsers(child, depth + 1)]
+    return found
+
+
+def _plugin_specs(args: argparse.Namespace) -> list[str]:
+    """The --plugins given before the command and after each (sub)command."""
+    nested = [spec for name, specs in sorted(vars(args).items())
+              if name.startswith(SUB_PLUGINS) for spec in specs]
+    return [*args.plugins, *nested]
 
 
 def _add_plugins_option(parser: argparse.ArgumentParser, dest: str = "plugins") -> None:
@@ -82,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser(_command_in(argv))
     args = parser.parse_args(argv)
     try:
-        load_plugins([*args.plugins, *getattr(args, "sub_plugins", [])])
+        load_plugins(_plugin_specs(args))
         return int(args.func(args) or 0)
     except ProgramFileError as exc:
         print(f"reclip {args.command}: syntax error in {exc}", file=sys.stderr)

@@ -1,7 +1,8 @@
 """Isolation methods that draw an image per proposal (the ``pixels`` family).
 
 Each method turns (image, proposals) into one RGB PIL image per proposal, not yet
-resized; the scorer then squashes it to the model's square input with ``to_square``.
+resized; the scorer then squashes it to the model's square input with
+``reclip.clip.pixels.to_square``.
 
 - ``crop``: the tight box, ``image.crop((x0, y0, x1, y1))``, no padding (ReCLIP).
 - ``blur``: the whole image under ``GaussianBlur(100)`` with the box's own pixels
@@ -32,7 +33,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from interpreter import Proposal
-from reclip.clip.pixels import Colour, to_square
+from reclip.clip.pixels import Colour
 from reclip.isolation.registry import (
     PIXELS, IsolationError, check_methods, get_method, isolation_method, require_masks,
 )
@@ -184,4 +185,4 @@ def _rgb(image: Image.Image) -> Image.Image:
 
 
 __all__ = ["BLUR_RADIUS", "GREY", "SHADE_ALPHA", "SHADE_COLOUR", "SHADE_SUFFIX", "clamped_box",
-           "crop_bounds", "isolate", "isolate_many", "masked_crop", "to_square"]
+           "crop_bounds", "isolate", "isolate_many", "masked_crop"]

@@ -22,7 +22,7 @@ from reclip.report.trace import write_trace_html
 
 @dataclass
 class _Failure:
-    kind: str
+    expression_kind: str
     expression: str
     page: str
     answer: int
@@ -50,19 +50,18 @@ class Gallery:
     def __len__(self) -> int:
         return len(self.failures)
 
-    def add_failure(self, kind: str, result: Result, image: Image.Image | str | os.PathLike,
+    def add_failure(self, expression_kind: str, result: Result, image: Image.Image | str | os.PathLike,
                     expression: str, gold_box: Sequence[float] | None = None) -> Path:
         """Write this failure's trace page into the gallery folder and remember it."""
         img = load_image(image)
-        stem = f"{len(self.failures):04d}-{_slug(kind)}"
+        stem = f"{len(self.failures):04d}-{_slug(expression_kind)}"
         rerun = self._write_inputs(stem, result, img, expression, gold_box)
         path = write_trace_html(result, img, self.out_dir / f"{stem}.html", expression=expression,
                                 gold_box=gold_box, rerun=rerun)
         save_image(_thumbnail(img, result, gold_box), self.out_dir / f"{stem}.jpg", format="JPEG", quality=85)
         diag = diagnose(result, gold_box)
-        headline = diag.headline
-        self.failures.append(_Failure(kind, expression, f"{stem}.html", result.index, diag.gold_index,
-                                      headline, str(result.program), f"{stem}.jpg"))
+        self.failures.append(_Failure(expression_kind, expression, f"{stem}.html", result.index,
+                                      diag.gold_index, diag.headline, str(result.program), f"{stem}.jpg"))
         return path
 
     def _write_inputs(self, stem: str, result: Result, img: Image.Image, expression: str,
@@ -71,7 +70,7 @@ class Gallery:
         save_image(img, self.out_dir / f"{stem}.png")
         write_proposals(self.out_dir / f"{stem}.proposals.json", result.graph.proposals)
         write_text(self.out_dir / f"{stem}.program.txt",
-                    f"# {expression}\n{pretty_program(result.program)}\n")
+                   f"# {expression}\n{pretty_program(result.program)}\n")
         gold = " --gold " + " ".join(_num(v) for v in gold_box) if gold_box is not None else ""
         options = "".join(" " + shlex.quote(o) for o in self.run_options)
         note = "" if self.run_options else \
@@ -81,25 +80,25 @@ class Gallery:
                 f"--trace {stem}.rerun.html{options}{note}")
 
     def write(self, totals: Mapping[str, int] | None = None, title: str = "reclip failures") -> Path:
-        """Write index.html; ``totals`` (kind -> expressions evaluated) adds failure rates."""
+        """Write index.html; ``totals`` (expression kind -> expressions evaluated) adds failure rates."""
         groups: dict[str, list[_Failure]] = {}
         for f in self.failures:
-            groups.setdefault(f.kind, []).append(f)
+            groups.setdefault(f.expression_kind, []).append(f)
         summary = []
-        for kind in sorted(groups, key=lambda k: (-len(groups[k]), k)):
-            of = f" of {totals[kind]}" if totals and kind in totals else ""
-            summary.append(f'<a class="kind-link" href="#kind-{_slug(kind)}">{_e(kind)} '
-                           f'<b>{len(groups[kind])}</b>{of}</a>')
+        for name in sorted(groups, key=lambda k: (-len(groups[k]), k)):
+            of = f" of {totals[name]}" if totals and name in totals else ""
+            summary.append(f'<a class="kind-link" href="#kind-{_slug(name)}">{_e(name)} '
+                           f'<b>{len(groups[name])}</b>{of}</a>')
         sections = []
-        for kind in sorted(groups, key=lambda k: (-len(groups[k]), k)):
-            cards = "".join(_card(f) for f in groups[kind])
-            sections.append(f'<section class="kind-group" id="kind-{_slug(kind)}" data-kind="{_e(kind)}">'
-                            f"<h2>{_e(kind)} <span class=\"count\">{len(groups[kind])}</span></h2>"
+        for name in sorted(groups, key=lambda k: (-len(groups[k]), k)):
+            cards = "".join(_card(f) for f in groups[name])
+            sections.append(f'<section class="kind-group" id="kind-{_slug(name)}" data-kind="{_e(name)}">'
+                            f"<h2>{_e(name)} <span class=\"count\">{len(groups[name])}</span></h2>"
                             f'<div class="cards">{cards}</div></section>')
         empty = "" if self.failures else '<p class="empty">No failures.</p>'
         body = (f'<header class="page-head"><h1>{_e(title)}</h1>'
                 f'<p class="summary">{len(self.failures)} failure{"s" if len(self.failures) != 1 else ""}'
-                f' · by program kind: {" ".join(summary)}</p></header>'
+                f' · by expression kind: {" ".join(summary)}</p></header>'
                 f'<main class="gallery">{empty}{"".join(sections)}</main>')
         return write_text(self.out_dir / "index.html", page(title, body))
 

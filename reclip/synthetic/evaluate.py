@@ -23,7 +23,6 @@ full system. The Markdown table of accuracy per kind is printed and written to
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -31,7 +30,7 @@ from grammar import compile_expression, parse_program
 from grammar.ast import Find, Program
 from interpreter import ProposalGraph, Result, Scorer, execute
 from primitives import ReclipError
-from reclip.evaluation import limited, markdown_table, percent, run_records
+from reclip.evaluation import GroupedShares, limited, markdown_table, percent, run_records
 from reclip.files import load_image, write_text
 from reclip.report import Gallery
 from reclip.scoring import ClipScorer
@@ -43,46 +42,38 @@ DEFAULT_OUT = Path("out") / "eval-synthetic"
 SYSTEMS = ("clip", "full", "oracle")
 
 
-@dataclass
 class Tally:
-    """Correct answers per kind for each system, plus two chance levels: picking any
-    proposal (mean 1/#proposals) and picking among the look-alikes, the objects that fit
+    """Correct answers per expression kind for each system, plus two chance levels: picking
+    any proposal (mean 1/#proposals) and picking among the look-alikes, the objects that fit
     the referent's own description ("circle" in "the circle left of the square"), which
     is where a model that sees attributes but not space ends up."""
 
-    total: dict[str, int] = field(default_factory=dict)
-    correct: dict[str, dict[str, int]] = field(default_factory=lambda: {s: {} for s in SYSTEMS})
-    chance: dict[str, float] = field(default_factory=dict)
-    lookalike: dict[str, float] = field(default_factory=dict)
-    errors: int = 0
+    def __init__(self) -> None:
+        self.shares = GroupedShares()
+        self.errors = 0
+
+    @property
+    def total(self) -> dict[str, int]:
+        """Expressions evaluated per expression kind."""
+        return self.shares.total
 
     def add(self, row: dict[str, Any]) -> None:
         if "error" in row:
             self.errors += 1
             return
-        kind = row["kind"]
-        self.total[kind] = self.total.get(kind, 0) + 1
-        self.chance[kind] = self.chance.get(kind, 0.0) + 1.0 / row["proposals"]
-        self.lookalike[kind] = self.lookalike.get(kind, 0.0) + 1.0 / max(1, row.get("lookalikes") or 1)
-        for s in SYSTEMS:
-            self.correct[s][kind] = self.correct[s].get(kind, 0) + int(bool(row[f"{s}_correct"]))
+        values = {s: int(bool(row[f"{s}_correct"])) for s in SYSTEMS}
+        values["chance"] = 1.0 / row["proposals"]
+        values["lookalike"] = 1.0 / max(1, row.get("lookalikes") or 1)
+        self.shares.add(row["kind"], values)
 
     def kinds(self) -> list[str]:
-        known = [k for k in EXPRESSION_KINDS if k in self.total]
-        return known + sorted(k for k in self.total if k not in EXPRESSION_KINDS)
+        return self.shares.groups(EXPRESSION_KINDS)
 
     def accuracy(self, system: str, kind: str | None = None) -> float:
-        if kind is None:
-            n = sum(self.total.values())
-            return sum(self.correct[system].values()) / n if n else 0.0
-        return self.correct[system].get(kind, 0) / self.total[kind]
+        return self.shares.share(system, kind)
 
     def chance_rate(self, kind: str | None = None, table: str = "chance") -> float:
-        values = getattr(self, table)
-        if kind is None:
-            n = sum(self.total.values())
-            return sum(values.values()) / n if n else 0.0
-        return values[kind] / self.total[kind]
+        return self.shares.share(table, kind)
 
     def markdown(self) -> str:
         header = ["kind", "n", "chance", "chance among look-alikes", "CLIP alone", "full system",

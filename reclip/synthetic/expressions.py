@@ -69,6 +69,17 @@ def _descriptions(obj: SceneObject) -> list[dict[str, str]]:
     return [{"shape": obj.shape}, {"colour": obj.colour, "shape": obj.shape}]
 
 
+def _shared_descriptions(scene: Scene, smallest: int = 2, largest: int | None = None
+                         ) -> Iterator[tuple[int, dict[str, str], list[int]]]:
+    """(object, its description, the objects that description fits) for every description of
+    every object that fits between ``smallest`` and ``largest`` objects."""
+    for i, o in enumerate(scene.objects):
+        for d in _descriptions(o):
+            group = _matching(scene, d)
+            if smallest <= len(group) and (largest is None or len(group) <= largest):
+                yield i, d, group
+
+
 def _unique_description(scene: Scene, i: int, rng: np.random.Generator) -> dict[str, str] | None:
     options = [d for d in _descriptions(scene.objects[i]) if _matching(scene, d) == [i]]
     return options[int(rng.integers(len(options)))] if options else None
@@ -86,9 +97,9 @@ class _Geometry:
         self.cx, self.cy, self.area = centres_x(b), centres_y(b), areas(b)
         self.between = REGISTRY.matrix("between", b)
 
-    def key(self, kind: str) -> np.ndarray:
+    def key(self, superlative: str) -> np.ndarray:
         return {"leftmost": -self.cx, "rightmost": self.cx, "topmost": -self.cy,
-                "bottommost": self.cy, "largest": self.area, "smallest": -self.area}[kind]
+                "bottommost": self.cy, "largest": self.area, "smallest": -self.area}[superlative]
 
     def holds(self, relation: str, i: int, j: int, margin: float = MARGIN) -> bool:
         if relation == "left_of":
@@ -105,24 +116,24 @@ class _Geometry:
         opposite = {"left_of": "right_of", "right_of": "left_of", "above": "below", "below": "above"}
         return self.holds(opposite[relation], i, j, margin)
 
-    def extreme(self, kind: str, members: Sequence[int]) -> int | None:
-        """The member most ``kind`` by a clear margin over every other, else None: a
+    def extreme(self, superlative: str, members: Sequence[int]) -> int | None:
+        """The member most ``superlative`` (e.g. leftmost) by a clear margin over every other, else None: a
         position ahead by MARGIN pixels, an area at most AREA_RATIO of the next (smallest)
         or the next at most AREA_RATIO of it (largest)."""
         if len(members) < 2:
             return None
-        key = self.key(kind)
+        key = self.key(superlative)
         first, second = sorted(members, key=lambda m: -key[m])[:2]
-        if kind in ("largest", "smallest"):
+        if superlative in ("largest", "smallest"):
             small, large = sorted((self.area[first], self.area[second]))
             clear = small <= AREA_RATIO * large
         else:
             clear = key[first] - key[second] >= MARGIN
         return first if clear else None
 
-    def ordered(self, kind: str, members: Sequence[int], upto: int) -> list[int] | None:
-        """Members in ``kind`` order when the first ``upto``+1 are spaced by a margin."""
-        key = self.key(kind)
+    def ordered(self, superlative: str, members: Sequence[int], upto: int) -> list[int] | None:
+        """Members in ``superlative`` order when the first ``upto``+1 are spaced by a margin."""
+        key = self.key(superlative)
         order = sorted(members, key=lambda m: -key[m])
         for a, b in zip(order[: upto + 1], order[1: upto + 1]):
             if key[a] - key[b] < MARGIN:
@@ -154,17 +165,13 @@ def _relation_options(scene: Scene, g: _Geometry, landmark_ok: Callable[[int], b
     objects and only the target stands in the relation to the landmark."""
     out = []
     n = len(scene.objects)
-    for t in range(n):
-        for d in _descriptions(scene.objects[t]):
-            group = _matching(scene, d)
-            if len(group) < 2:
-                continue
-            for rel in RELATION_WORDS:
-                for lm in range(n):
-                    if lm in group or (landmark_ok and not landmark_ok(lm)):
-                        continue
-                    if g.holds(rel, t, lm) and all(g.fails(rel, o, lm) for o in group if o != t):
-                        out.append((t, d, rel, lm))
+    for t, d, group in _shared_descriptions(scene, 2):
+        for rel in RELATION_WORDS:
+            for lm in range(n):
+                if lm in group or (landmark_ok and not landmark_ok(lm)):
+                    continue
+                if g.holds(rel, t, lm) and all(g.fails(rel, o, lm) for o in group if o != t):
+                    out.append((t, d, rel, lm))
     return out
 
 
@@ -189,32 +196,28 @@ def _relation(scene: Scene, g: _Geometry, rng: np.random.Generator) -> Expressio
     return Expression(text, "relation", t, Relate(_find(d), rel, _find(unique[lm])))
 
 
-def _superlative_options(scene: Scene, g: _Geometry, kinds: Sequence[str],
+def _superlative_options(scene: Scene, g: _Geometry, superlatives: Sequence[str],
                          max_group: int = 4) -> list[tuple[int, dict[str, str], str]]:
     out = []
-    for i, o in enumerate(scene.objects):
-        for d in _descriptions(o):
-            group = _matching(scene, d)
-            if not 2 <= len(group) <= max_group:
-                continue
-            for kind in kinds:
-                if kind in ("largest", "smallest"):
-                    sizes = [scene.objects[m].size for m in group]
-                    if sizes.count(o.size) != 1:  # the size class must single it out
-                        continue
-                if g.extreme(kind, group) == i:
-                    out.append((i, d, kind))
+    for i, d, group in _shared_descriptions(scene, 2, max_group):
+        for superlative in superlatives:
+            if superlative in ("largest", "smallest"):
+                sizes = [scene.objects[m].size for m in group]
+                if sizes.count(scene.objects[i].size) != 1:  # the size class must single it out
+                    continue
+            if g.extreme(superlative, group) == i:
+                out.append((i, d, superlative))
     return out
 
 
-def _superlative_text(rng: np.random.Generator, kind: str, phrase: str, terse: bool) -> str:
-    prefix, postfix = SUPERLATIVE_WORDS[kind]
+def _superlative_text(rng: np.random.Generator, superlative: str, phrase: str, terse: bool) -> str:
+    prefix, postfix = SUPERLATIVE_WORDS[superlative]
     if postfix and (not prefix or rng.random() < 0.4):
         return f"{_the(terse)}{phrase} {_pick(rng, postfix)}"
     word = _pick(rng, prefix)
     # now and then a terse comparative for a bare shape: "bigger circle"
-    if kind in ("largest", "smallest") and len(phrase.split()) == 1 and rng.random() < 0.3 and terse:
-        word = {"largest": "bigger", "smallest": "smaller"}[kind]
+    if superlative in ("largest", "smallest") and len(phrase.split()) == 1 and rng.random() < 0.3 and terse:
+        word = {"largest": "bigger", "smallest": "smaller"}[superlative]
     return f"{_the(terse)}{word} {phrase}"
 
 
@@ -222,53 +225,45 @@ def _superlative(scene: Scene, g: _Geometry, rng: np.random.Generator) -> Expres
     options = _superlative_options(scene, g, list(SUPERLATIVE_WORDS))
     if not options:
         return None
-    i, d, kind = _pick(rng, options)
-    text = _superlative_text(rng, kind, _phrase(d), terse=rng.random() < 0.3)
-    return Expression(text, "superlative", i, Superlative(kind, _find(d)))
+    i, d, superlative = _pick(rng, options)
+    text = _superlative_text(rng, superlative, _phrase(d), terse=rng.random() < 0.3)
+    return Expression(text, "superlative", i, Superlative(superlative, _find(d)))
 
 
 def _ordinal(scene: Scene, g: _Geometry, rng: np.random.Generator) -> Expression | None:
     options = []
-    for i, o in enumerate(scene.objects):
-        for d in _descriptions(o):
-            group = _matching(scene, d)
-            if not 3 <= len(group) <= 5:
+    for i, d, group in _shared_descriptions(scene, 3, 5):
+        for superlative in ORDINAL_FROM:
+            order = g.ordered(superlative, group, upto=min(3, len(group) - 1))
+            if order is None:
                 continue
-            for kind in ORDINAL_FROM:
-                order = g.ordered(kind, group, upto=min(3, len(group) - 1))
-                if order is None:
-                    continue
-                n = order.index(i) + 1
-                if n in (2, 3):
-                    options.append((i, d, kind, n))
+            n = order.index(i) + 1
+            if n in (2, 3):
+                options.append((i, d, superlative, n))
     if not options:
         return None
-    i, d, kind, n = _pick(rng, options)
+    i, d, superlative, n = _pick(rng, options)
     word = _pick(rng, ORDINAL_WORDS[n])
-    side = ORDINAL_FROM[kind]
+    side = ORDINAL_FROM[superlative]
     terse = rng.random() < 0.3
     text = _pick(rng, ["{the}{w} {p} from the {s}", "{the}{w} {p} from the {s}",
                        "{the}{w} {p} from {s}"]).format(the=_the(terse), w=word,
                                                         p=_phrase(d), s=side)
-    return Expression(text, "ordinal", i, Ordinal(n, kind, _find(d)))
+    return Expression(text, "ordinal", i, Ordinal(n, superlative, _find(d)))
 
 
 def _between(scene: Scene, g: _Geometry, rng: np.random.Generator) -> Expression | None:
     unique = {i: _unique_description(scene, i, rng) for i in range(len(scene.objects))}
     landmarks = [i for i, d in unique.items() if d is not None]
     options = []
-    for t, o in enumerate(scene.objects):
-        for d in _descriptions(o):
-            group = _matching(scene, d)
-            if len(group) < 2:
-                continue
-            for a in landmarks:
-                for b in landmarks:
-                    if a >= b or a in group or b in group:
-                        continue
-                    if g.between[t, a, b] >= 0.6 and all(g.between[x, a, b] <= 0.02
-                                                         for x in group if x != t):
-                        options.append((t, d, a, b))
+    for t, d, group in _shared_descriptions(scene, 2):
+        for a in landmarks:
+            for b in landmarks:
+                if a >= b or a in group or b in group:
+                    continue
+                if g.between[t, a, b] >= 0.6 and all(g.between[x, a, b] <= 0.02
+                                                     for x in group if x != t):
+                    options.append((t, d, a, b))
     if not options:
         return None
     t, d, a, b = _pick(rng, options)
@@ -300,9 +295,9 @@ def _nested(scene: Scene, g: _Geometry, rng: np.random.Generator) -> Expression 
     t, d, r, lm = _pick(rng, options)
     use_sup = lm in sup and (lm not in rel or rng.random() < 0.5)
     if use_sup:
-        ld, kind = sup[lm]
-        landmark_text = f"{_pick(rng, SUPERLATIVE_WORDS[kind][0])} {_phrase(ld)}"
-        landmark_node: Node = Superlative(kind, _find(ld))
+        ld, superlative = sup[lm]
+        landmark_text = f"{_pick(rng, SUPERLATIVE_WORDS[superlative][0])} {_phrase(ld)}"
+        landmark_node: Node = Superlative(superlative, _find(ld))
     else:
         ld, r2, m = rel[lm]
         landmark_text = f"{_phrase(ld)} {'that is ' if rng.random() < 0.5 else ''}" \
@@ -322,14 +317,10 @@ def compound_program(vertical: str, horizontal: str, find: Find) -> Node:
 
 def _compound(scene: Scene, g: _Geometry, rng: np.random.Generator) -> Expression | None:
     options = []
-    for i, o in enumerate(scene.objects):
-        for d in _descriptions(o):
-            group = _matching(scene, d)
-            if not 2 <= len(group) <= 4:
-                continue
-            for v, h in CORNERS:
-                if g.extreme(v, group) == i and g.extreme(h, group) == i:
-                    options.append((i, d, v, h))
+    for i, d, group in _shared_descriptions(scene, 2, 4):
+        for v, h in CORNERS:
+            if g.extreme(v, group) == i and g.extreme(h, group) == i:
+                options.append((i, d, v, h))
     if not options:
         return None
     i, d, v, h = _pick(rng, options)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from reclip.report import Gallery, write_trace_html
-from test_report import EXPRESSION, GOLD, SCENE, run_scene
+from report_scene import EXPRESSION, GOLD, SCENE, run_scene
 
 
 def _chromium() -> str | None:

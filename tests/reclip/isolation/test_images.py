@@ -1,4 +1,4 @@
-"""Isolation methods, pixel for pixel (reclip/isolation.py)."""
+"""Isolation methods, pixel for pixel (reclip/isolation/images.py)."""
 
 from __future__ import annotations
 

@@ -17,9 +17,9 @@ from reclip import Locator, cli, plugins
 from reclip.cli import locate as cli_locate
 from reclip.cli import programs as cli_programs
 from reclip.report.explain import aligned_spans, explain, pretty_program
-from test_report import GOLD, SCENE, LabelScorer, make_scene
+from report_scene import GOLD, SCENE, LabelScorer, make_scene
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 PROGRAM_TEXT = """# the red cup, by where it is
 and(find("red cup left of the plate"),
     relate(find("red cup", head="cup"), left_of, find("plate")))
@@ -278,7 +278,7 @@ def test_locate_compiles_and_runs(files, label_scorer, capsys):
 # -- as a user runs it: subprocesses ---------------------------------------------------
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory) -> Path:
-    """A tiny random CLIP in the project's checkpoint format (reclip.models)."""
+    """A tiny random CLIP in the project's checkpoint format (reclip.clip.checkpoint)."""
     import torch
 
     from reclip.clip import model_from_config, save_checkpoint
@@ -355,7 +355,7 @@ def test_subprocess_compile_and_locate(files, checkpoint):
 
 def test_a_gallery_failure_reruns_from_the_files_it_wrote(tmp_path, label_scorer, capsys):
     from reclip.report import Gallery
-    from test_report import EXPRESSION, run_scene
+    from report_scene import EXPRESSION, run_scene
 
     img, result = run_scene()
     gallery = Gallery(tmp_path / "g", run_options=["--model", "synthetic"])

@@ -98,7 +98,7 @@ def test_masks_must_match_the_image_and_binary_files_are_refused(tmp_path):
 
 
 def test_the_shipped_demo_proposals_read_with_their_masks():
-    demo = Path(__file__).resolve().parent.parent / "reclip" / "assets" / "demo" / "proposals.json"
+    demo = Path(__file__).resolve().parents[3] / "reclip" / "assets" / "demo" / "proposals.json"
     if not demo.is_file():
         pytest.skip("the demo assets are not there yet")
     props = read_proposals(demo, image_size=(224, 224))

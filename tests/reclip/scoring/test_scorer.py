@@ -1,4 +1,4 @@
-"""ClipScorer on tiny random open_clip models (reclip/scoring.py)."""
+"""ClipScorer on tiny random open_clip models (reclip/scoring/)."""
 
 from __future__ import annotations
 
