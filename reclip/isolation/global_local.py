@@ -22,11 +22,11 @@ from PIL import Image
 
 from interpreter import Proposal
 from primitives import ReclipError
-from reclip.clip.loading import LoadedModel, vision_family
+from reclip.clip.loading import LoadedModel
 from reclip.clip.pixels import Colour, mean_colour, square_pixels
 from reclip.isolation.images import masked_crop
 from reclip.isolation.registry import FEATURES, isolation_method, require_masks
-from reclip.isolation.towers import eval_mode, tower
+from reclip.isolation.towers import eval_mode, tower_of_family
 from reclip.masks import check_mask
 
 #: How many of the last ViT blocks see masked patch tokens (the paper's setting).
@@ -43,12 +43,8 @@ def _checked_masks(image: Image.Image, proposals: Sequence[Proposal]) -> list[np
 
 
 def _vit_tower(model: torch.nn.Module) -> torch.nn.Module:
-    visual = tower(model)
-    if vision_family(visual) != "vit":
-        raise ReclipError(
-            "global_local features need a ViT CLIP (open_clip VisionTransformer tower); "
-            f"this model's image tower is {type(visual).__name__}. Use a ViT model such as ViT-B-32."
-        )
+    visual = tower_of_family(model, "vit", "global_local features need a ViT CLIP (open_clip "
+                             "VisionTransformer tower, e.g. ViT-B-32)")
     if visual.attn_pool is not None or visual.pool_type not in ("tok", "avg"):
         raise ReclipError(
             "global_local features need a ViT pooled by its class token or token average; "

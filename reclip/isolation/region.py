@@ -19,21 +19,16 @@ from torchvision.ops import roi_align
 
 from interpreter import Proposal
 from primitives import ReclipError, validate_boxes
-from reclip.clip.loading import LoadedModel, vision_family
+from reclip.clip.loading import LoadedModel
 from reclip.clip.pixels import square_pixels
 from reclip.isolation.images import clamped_box
 from reclip.isolation.registry import FEATURES, isolation_method
-from reclip.isolation.towers import eval_mode, tower
+from reclip.isolation.towers import eval_mode, tower_of_family
 
 
 def _resnet_tower(model: torch.nn.Module) -> torch.nn.Module:
-    visual = tower(model)
-    if vision_family(visual) != "resnet":
-        raise ReclipError(
-            "region features need a ResNet CLIP (open_clip ModifiedResNet tower, e.g. RN50 or RN50x16); "
-            f"this model's image tower is {type(visual).__name__}"
-        )
-    return visual
+    return tower_of_family(model, "resnet", "region features need a ResNet CLIP (open_clip "
+                           "ModifiedResNet tower, e.g. RN50 or RN50x16)")
 
 
 def _clamped_boxes(boxes: np.ndarray, image: Image.Image) -> np.ndarray:
