@@ -102,7 +102,8 @@ def check_methods(methods: Sequence[str] | str, family: str | None = None) -> tu
     for m in methods:
         get_method(m)
         if m not in allowed:
-            raise IsolationError(f"isolation method {m!r} is not a {family} method; those are {', '.join(allowed)}")
+            raise IsolationError(
+                f"isolation method {m!r} is not a {family} method; those are {', '.join(allowed)}")
     if len(set(methods)) != len(methods):
         raise IsolationError(f"isolation methods repeated: {list(methods)}")
     return methods

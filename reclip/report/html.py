@@ -52,4 +52,5 @@ def page(title: str, body: str) -> str:
     """A whole HTML document with the shared stylesheet inline."""
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{escape(title)}</title><style>\n{asset('trace.css')}</style></head>\n<body>\n{body}\n</body></html>\n")
+            f"<title>{escape(title)}</title><style>\n{asset('trace.css')}</style></head>\n"
+            f"<body>\n{body}\n</body></html>\n")

@@ -8,8 +8,9 @@ For every model and isolation method, each proposal is shown to CLIP (see
 summed over the models (ReCLIP's ensemble) and over the methods (ReCLIP's
 ``method_aggregator="sum"``). Each method brings its prompt (``IsolationMethod.prompt``;
 ReCLIP's ``"a photo of " + text.lower()``, for ``shade`` ``text.lower() + " is in red
-color."``). With a method that mixes the head (``global_local``) the text feature is ``beta * sentence + (1 - beta) * head phrase`` (mixed before
-normalising; the head comes from ``FindText.head``; without one, the sentence alone).
+color."``). With a method that mixes the head (``global_local``) the text feature is
+``beta * sentence + (1 - beta) * head phrase`` (mixed before normalising; the head comes
+from ``FindText.head``; without one, the sentence alone).
 With ``subtract`` (Red Circle's score subtraction) every text's logits are reduced by
 the mean logits of the other captions in that bank, per model and method.
 

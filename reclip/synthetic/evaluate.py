@@ -1,4 +1,5 @@
-"""The synthetic benchmark's evaluation: ``reclip eval synthetic DATA_DIR [--limit N] [--out DIR] [--gallery DIR]``.
+"""The synthetic benchmark's evaluation:
+``reclip eval synthetic DATA_DIR [--limit N] [--out DIR] [--gallery DIR]``.
 
 For every expression of a dataset written by ``reclip synth``, two systems answer
 with the same scorer (same model, same isolated proposals, one embedding cache):

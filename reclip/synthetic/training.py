@@ -1,8 +1,9 @@
 """Train the small synthetic CLIP: ``reclip train-synthetic --out PATH --seed S``.
 
-An open_clip CLIP built from its own config (``reclip/clip/configs/reclip-synthetic-vit-tiny.json``: a 96 px ViT with 8 px
-patches, 6 layers of width 128; a 4-layer text transformer of width 64; CLIP's standard
-BPE tokenizer) is trained contrastively with open_clip's ``ClipLoss`` on single objects
+An open_clip CLIP built from its own config
+(``reclip/clip/configs/reclip-synthetic-vit-tiny.json``: a 96 px ViT with 8 px patches,
+6 layers of width 128; a 4-layer text transformer of width 64; CLIP's standard BPE
+tokenizer) is trained contrastively with open_clip's ``ClipLoss`` on single objects
 of generated scenes, isolated exactly as the scorer isolates them (``reclip.isolation``:
 ``crop`` and ``blur``, squashed to the model's square input), paired with captions that
 name some or all of their attributes, the way a compiled program's finds do ("a photo
