@@ -28,10 +28,17 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
+import open_clip
 import torch
 from PIL import Image
 
 from benchmarks import DEV_FILE as DATA
+from grammar import compile_expression, parse_program
+from interpreter import as_proposals, find_texts
+from reclip import Locator
+from reclip.clip import square_pixels, to_square, wrap_model
+from reclip.isolation import isolate, isolate_many, method_prompt
+from reclip.scoring import ClipScorer
 FALLBACK_SENTENCES = [
     "the man in a blue shirt", "a white cup next to the plate", "the dog lying on the couch",
     "woman holding an umbrella", "the car on the far left", "a red chair by the window",
@@ -82,8 +89,6 @@ def sentences(n: int) -> list[tuple[str, str]]:
 
 def hand_program(sentence: str, category: str, k: int):
     """A program with 3, 4 or 5 distinct finds around ``sentence`` (ReCLIP-shaped)."""
-    from grammar import parse_program
-
     s = json.dumps(sentence)
     c = json.dumps(category)
     templates = [
@@ -96,19 +101,9 @@ def hand_program(sentence: str, category: str, k: int):
     return parse_program(templates[k % 3])
 
 
-def programs_for(pairs: Sequence[tuple[str, str]], kind: str = "auto") -> tuple[list, str]:
-    compile_expression = None
-    if kind != "hand":
-        try:
-            from grammar import compile_expression
-        except ImportError:
-            if kind == "compiled":
-                raise
-    if compile_expression is not None:
-        try:
-            return [compile_expression(s) for s, _ in pairs], "grammar.compile_expression"
-        except Exception as exc:  # the compiler is someone else's work in progress
-            print(f"  (compile_expression failed: {exc}; using hand-written programs)")
+def programs_for(pairs: Sequence[tuple[str, str]], programs: str = "auto") -> tuple[list, str]:
+    if programs != "hand":
+        return [compile_expression(s) for s, _ in pairs], "grammar.compile_expression"
     return [hand_program(s, c, i) for i, (s, c) in enumerate(pairs)], "hand-written (3-5 finds)"
 
 
@@ -130,9 +125,9 @@ def make_boxes(rng: np.random.Generator, n: int) -> list[list[float]]:
     return boxes
 
 
-def workload(n_images: int, n_expr: int, n_props: int, kind: str = "auto") -> tuple[list[Case], str]:
+def workload(n_images: int, n_expr: int, n_props: int, programs: str = "auto") -> tuple[list[Case], str]:
     rng = np.random.default_rng(0)
-    progs, source = programs_for(sentences(n_images * n_expr), kind)
+    progs, source = programs_for(sentences(n_images * n_expr), programs)
     cases = [Case(make_image(rng), make_boxes(rng, n_props), progs[i * n_expr:(i + 1) * n_expr])
              for i in range(n_images)]
     return cases, source
@@ -149,9 +144,6 @@ class NaiveScorer:
         self.images_encoded = 0
 
     def score(self, image, proposals, texts):
-        from reclip.isolation import isolate
-        from reclip.models import square_pixels
-        from reclip.scoring import prompt
 
         out = np.zeros((len(texts), len(proposals)), np.float32)
         m = self.m
@@ -162,7 +154,7 @@ class NaiveScorer:
                 img = m.model.encode_image(x.to(m.device, m.dtype)).float()
                 self.forwards += 1
                 self.images_encoded += len(isolated)
-                prompts = [prompt(text, meth) for meth in self.methods]   # one text forward per find
+                prompts = [method_prompt(text, meth) for meth in self.methods]   # one text forward per find
                 unique = sorted(set(prompts))
                 feats = m.model.encode_text(m.tokenizer(unique).to(m.device)).float()
                 txt = feats[[unique.index(p) for p in prompts]]
@@ -178,7 +170,6 @@ class NaiveScorer:
 
 def run_image(locator, case: Case) -> tuple[float, list[int]]:
     """Seconds to run all of one image's expressions, and the chosen proposals."""
-    from interpreter import as_proposals
 
     props = as_proposals(case.proposals)
     start = time.perf_counter()
@@ -187,15 +178,12 @@ def run_image(locator, case: Case) -> tuple[float, list[int]]:
 
 
 def count_finds(cases: Sequence[Case]) -> int:
-    from interpreter import find_texts
 
     return sum(len(find_texts(p.root)) for c in cases for p in c.programs)
 
 
 def reference_seconds(loaded, case: Case) -> tuple[float, int]:
     """One batched forward of one image's unique crops (no cache, no isolation): seconds, crops."""
-    from interpreter import as_proposals
-    from reclip.isolation import isolate_many, to_square
 
     m = loaded
     props = as_proposals(case.proposals)
@@ -220,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     ap.add_argument("--ref-every", type=int, default=4,
                     help="time a reference forward of the unique crops on every n-th image")
     ap.add_argument("--programs", choices=("auto", "compiled", "hand"), default="auto",
-                    help="auto: compiled when grammar.compile_expression exists, else hand-written")
+                    help="auto or compiled: grammar.compile_expression; hand: hand-written programs")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch CPU threads; 0 = torch's default. Default 1: on a shared 2-core host "
                          "a second OpenMP thread spin-waits, which made small forwards (the text "
@@ -228,13 +216,6 @@ def main(argv: Sequence[str] | None = None) -> dict:
     args = ap.parse_args(list(argv) if argv is not None else [])
     if args.threads > 0:
         torch.set_num_threads(args.threads)
-
-    import open_clip
-
-    from reclip import Locator
-    from reclip.models import wrap_model
-    from reclip.scoring import ClipScorer
-
     torch.manual_seed(0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

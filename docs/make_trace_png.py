@@ -17,6 +17,9 @@ from pathlib import Path
 
 from PIL import Image
 
+from reclip.synthetic.dataset import write_dataset
+from reclip.synthetic.evaluate import evaluate_synthetic
+
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -52,9 +55,6 @@ def screenshot(page_path: Path, step: str | None, out: Path, chromium: str, widt
 
 
 def main() -> None:
-    from reclip.evaluate import evaluate_synthetic
-    from reclip.synth import write_dataset
-
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default="synthetic")
     ap.add_argument("--scenes", type=int, default=40)

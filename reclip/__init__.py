@@ -4,6 +4,7 @@ from grammar import (
     And, CompileError, Find, Node, Ordinal, Program, ProgramSyntaxError, Relate, Superlative,
     parse_program,
 )
+from grammar import compile_expression as _compile
 from interpreter import Proposal, ProposalGraph, Result, Scorer, ScorerError, Trace, execute
 from primitives import REGISTRY, BoxError, ReclipError, RegistryError, relation, superlative, ternary
 from reclip.locator import Locator
@@ -11,8 +12,6 @@ from reclip.locator import Locator
 
 def compile_expression(text: str, spacy_model: str | None = None, registry=REGISTRY) -> Program:
     """Compile a referring expression into a Program (see grammar.compiler)."""
-    from grammar import compile_expression as _compile
-
     return _compile(text, spacy_model=spacy_model, registry=registry)
 
 

@@ -1,4 +1,4 @@
-"""``python -m reclip``: the command line (see reclip.cli)."""
+"""``python -m reclip``: the command line (see reclip.cli.main)."""
 
 import sys
 

@@ -7,10 +7,10 @@ from typing import Any, Iterable
 
 from PIL import Image
 
-from grammar import Node, Program, parse_program
+from grammar import Node, Program, compile_expression, parse_program
 from interpreter import ProposalGraph, Result, Scorer, execute
 from primitives import REGISTRY, ReclipError, Registry
-from reclip.images import load_image
+from reclip.files import load_image
 
 ImageLike = Image.Image | str | os.PathLike
 
@@ -40,8 +40,6 @@ class Locator:
         return cls(ClipScorer.from_pretrained(models, **scorer_options), spacy_model=spacy_model)
 
     def compile(self, expression: str) -> Program:
-        from grammar import compile_expression
-
         return compile_expression(expression, spacy_model=self.spacy_model, registry=self.registry)
 
     def locate(self, image: ImageLike, expression: str, proposals: Iterable[Any]) -> Result:

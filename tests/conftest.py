@@ -9,6 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+# Built-in isolation methods register on import: import them before any test snapshots
+# the registries, so the restoring fixture below never removes them.
+import reclip.isolation  # noqa: E402,F401
+
 
 def words(text: str) -> set[str]:
     return set(re.findall(r"[a-z0-9]+", text.lower()))

@@ -1,0 +1,53 @@
+"""``reclip eval DATASET ...``: one subcommand per dataset, each adding its own options (``DATASETS``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable
+
+from reclip.synthetic.evaluate import DEFAULT_OUT, evaluate_synthetic
+
+COMMANDS = ("eval",)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "eval", help="evaluate on a dataset (synthetic: CLIP alone vs the full system)",
+        description="Evaluate on a dataset; each dataset is a subcommand with its own options. "
+                    "Runs are resumable.")
+    datasets = p.add_subparsers(dest="dataset", metavar="DATASET", required=True)
+    for add_dataset in DATASETS.values():
+        add_dataset(datasets)
+
+
+def _add_synthetic(datasets: argparse._SubParsersAction) -> None:
+    p = datasets.add_parser(
+        "synthetic", help="the synthetic spatial benchmark (from `reclip synth`)",
+        description="Accuracy per expression kind of CLIP alone (the whole expression scored "
+                    "on each isolated proposal) and of the full system (compiled program + "
+                    "interpreter), with the same model, in one run. Resumable.")
+    p.add_argument("data", help="dataset directory (from `reclip synth`) or its expressions.jsonl")
+    p.add_argument("--model", default="synthetic",
+                   help="model spec (default: the shipped 'synthetic' checkpoint)")
+    p.add_argument("--limit", type=int, help="evaluate only the first N expressions")
+    p.add_argument("--out", default=str(DEFAULT_OUT),
+                   help=f"folder for results.jsonl and table.md (default {DEFAULT_OUT}); "
+                        "records already in results.jsonl are skipped")
+    p.add_argument("--gallery", help="write a failure gallery (index.html + traces) here")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_run_synthetic)
+
+
+def _run_synthetic(args: argparse.Namespace) -> int:
+    tally = evaluate_synthetic(args.data, model=args.model, limit=args.limit, out=args.out,
+                               gallery=args.gallery, progress=not args.no_progress)
+    if not tally.total:
+        print("no expression was evaluated", file=sys.stderr)
+        return 1
+    print(tally.markdown())
+    return 0
+
+
+# Each dataset adds its own subcommand of `reclip eval` (its arguments and its run function).
+DATASETS: dict[str, Callable[[argparse._SubParsersAction], None]] = {"synthetic": _add_synthetic}

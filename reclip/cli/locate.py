@@ -1,0 +1,190 @@
+"""``reclip locate`` and ``reclip run``: an expression or a program over an image's proposals."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from grammar import ProgramSyntaxError, parse_program
+from primitives import REGISTRY, ReclipError, validate_boxes
+from reclip.cli.programs import add_spacy_option, compile_text
+from reclip.files import load_image
+from reclip.locator import Locator
+from reclip.proposals.io import read_proposals
+from reclip.report.diagnose import diagnose
+from reclip.report.draw import draw_result
+from reclip.report.trace import write_trace_html
+
+COMMANDS = ("locate", "run")
+DEFAULT_MODEL = "synthetic"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    _add_locate(sub)
+    _add_run(sub)
+
+
+def _add_scoring_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--proposals", required=True, metavar="FILE",
+                   help="JSON: a list of boxes [x0,y0,x1,y1], of {box, mask?, label?}, or COCO results")
+    p.add_argument("--image-id", metavar="ID", default=None,
+                   help="with a COCO results file: use the boxes of this image_id")
+    p.add_argument("--model", action="append", metavar="SPEC", default=None,
+                   help=f"CLIP model spec, repeatable for an ensemble (default: {DEFAULT_MODEL}); e.g. "
+                        "ViT-B-32:openai, RN50x16:openai, NAME:/path/weights.pt, /path/checkpoint.pt")
+    p.add_argument("--method", action="append", metavar="NAME", default=None,
+                   help="isolation method, repeatable (default: crop and blur, as ReCLIP)")
+    p.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+    p.add_argument("--gold", nargs=4, type=float, metavar=("X0", "Y0", "X1", "Y1"), default=None,
+                   help="the right box, when known: the output says whether the answer is right, "
+                        "and the trace shows where it was lost")
+    p.add_argument("--trace", metavar="OUT.html", default=None,
+                   help="write a self-contained HTML page showing every node's distribution")
+    p.add_argument("--draw", metavar="OUT.png", default=None,
+                   help="write a PNG with the proposals numbered and the answer drawn")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("-v", "--verbose", action="store_true", help="also print every node's top proposal")
+
+
+def _add_locate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("locate", help="find the proposal an expression refers to",
+                       description="Compile an expression, score the proposals with CLIP, run the "
+                                   "program and print the chosen proposal.")
+    p.add_argument("image", help="the image file")
+    p.add_argument("expression", help="the referring expression")
+    _add_scoring_options(p)
+    add_spacy_option(p)
+    p.set_defaults(func=cmd_locate)
+
+
+def _add_run(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run a (hand-edited) program",
+                       description="Run program text (as 'reclip compile' prints it, edited as you "
+                                   "like; whitespace, newlines and # comments are allowed).")
+    p.add_argument("program", help="file holding the program text, or - for stdin")
+    p.add_argument("image", help="the image file")
+    _add_scoring_options(p)
+    p.set_defaults(func=cmd_run)
+
+
+
+
+def cmd_locate(args: argparse.Namespace) -> int:
+    image, proposals = _inputs(args)
+    program = compile_text(args.expression, args.spacy_model)
+    for note in program.notes:
+        print(f"note: {note}", file=sys.stderr)
+    locator = load_locator(args)
+    result = locator.run(program, image, proposals)
+    return _report(args, result, image, args.expression)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    text, name = _read_program_text(args.program)
+    try:
+        program = parse_program(text, REGISTRY)
+    except ProgramSyntaxError as exc:
+        raise ProgramFileError(name, exc) from None
+    image, proposals = _inputs(args)
+    result = load_locator(args).run(program, image, proposals)
+    return _report(args, result, image, _leading_comment(text), title=f"reclip run {name}")
+
+
+def _leading_comment(text: str) -> str | None:
+    """A program file's first line when it is a comment (the gallery writes the expression there)."""
+    first = text.lstrip().split("\n", 1)[0].strip()
+    return first[1:].strip() or None if first.startswith("#") else None
+
+
+class ProgramFileError(ReclipError):
+    """A syntax error in a program file: the parser's message, prefixed by the file name."""
+
+    def __init__(self, name: str, error: ProgramSyntaxError):
+        self.error = error
+        super().__init__(f"{name}: {error}")
+
+
+def _read_program_text(spec: str) -> tuple[str, str]:
+    if spec == "-":
+        return sys.stdin.read(), "<stdin>"
+    path = Path(spec)
+    if not path.is_file():
+        hint = " (to run program text directly, pipe it in: echo '...' | reclip run - IMAGE ...)" \
+            if "(" in spec else ""
+        raise ReclipError(f"program file not found: {spec}{hint}")
+    try:
+        return path.read_text(encoding="utf-8"), str(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReclipError(f"cannot read program file {path}: {exc}") from None
+
+
+def _inputs(args: argparse.Namespace):
+    """The image and its proposals, checked before any model loads (fast errors)."""
+    image = load_image(args.image)
+    proposals = read_proposals(args.proposals, image_id=args.image_id, image_size=image.size)
+    if args.gold is not None:
+        validate_boxes(args.gold, "gold box")
+    return image, proposals
+
+
+def load_locator(args: argparse.Namespace):
+    """A Locator on the CLIP scorer the options name."""
+    options: dict[str, Any] = {}
+    if args.method:  # "--method crop,blur" and "--method crop --method blur" alike
+        options["methods"] = [m.strip() for arg in args.method for m in arg.split(",") if m.strip()]
+    if args.device:
+        options["device"] = args.device
+    spacy_model = getattr(args, "spacy_model", None)
+    if spacy_model:
+        options["spacy_model"] = spacy_model
+    return Locator.from_pretrained(args.model or [DEFAULT_MODEL], **options)
+
+
+def _report(args: argparse.Namespace, result, image, expression: str | None, title: str | None = None) -> int:
+    """Print the result; write the trace and the drawing when asked."""
+    gold = list(args.gold) if args.gold is not None else None
+    written = []
+    if args.trace:
+        written.append(("trace", write_trace_html(result, image, args.trace, expression=expression,
+                                                  gold_box=gold, title=title)))
+    if args.draw:
+        draw_result(image, result.graph.proposals, chosen=result.index, gold_box=gold, path=args.draw)
+        written.append(("drawing", Path(args.draw)))
+    verdict = _verdict(result, gold)
+    if args.json:
+        out = {"program": str(result.program), "index": result.index, "box": result.box,
+               "probability": result.probability, "scores": [float(v) for v in result.scores]}
+        if verdict:
+            out.update(verdict)
+        out.update({what: str(path) for what, path in written})
+        if args.verbose:
+            out["trace"] = result.trace.to_dict()["steps"]
+        print(json.dumps(out, indent=2))
+        return 0
+    print(f"program: {result.program}")
+    box = ", ".join(f"{v:g}" for v in result.box)
+    print(f"answer:  #{result.index}  box [{box}]  p={result.probability:.3f}")
+    if verdict:
+        gold_at = f"gold #{verdict['gold_index']}" if verdict["gold_index"] is not None \
+            else "no proposal matches the gold box"
+        print(f"gold:    {'correct' if verdict['correct'] else 'WRONG'}  (IoU {verdict['iou']:.2f}; {gold_at})")
+    fallbacks = result.trace.fallbacks
+    for s in fallbacks:
+        print(f"fallback at step {s.step} {s.label}: {s.fallback}")
+    if args.verbose:
+        print("steps:")
+        print(result.trace)
+    for what, path in written:
+        print(f"{what + ':':8} {path}")
+    return 0
+
+
+def _verdict(result, gold: list[float] | None) -> dict[str, Any] | None:
+    if gold is None:
+        return None
+    d = diagnose(result, gold)
+    return {"correct": d.correct, "iou": d.answer_iou, "gold_index": d.gold_index}
+

@@ -1,0 +1,118 @@
+"""The ``reclip`` command line: the parser, plugins and error reporting.
+
+Each command group is a module with ``COMMANDS`` and ``register(subparsers)``: programs
+(compile, relations), locate (locate, run), synthetic (synth, train-synthetic, demo) and
+evaluation (eval). Errors a user causes (a missing file, a bad box, an unknown model, a
+program that does not parse) print one clear message to stderr and exit with status 2;
+a program syntax error prints its line, column, a caret and suggestions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from types import ModuleType
+from typing import Sequence
+
+from primitives import ReclipError
+from reclip.cli import locate, programs
+from reclip.cli.locate import ProgramFileError
+from reclip.plugins import load_entry_points, load_plugin
+
+# Groups that import torch and open_clip are imported only when their command runs (or
+# for --help), which saves seconds per call of the light commands.
+LIGHT_GROUPS: tuple[ModuleType, ...] = (programs, locate)
+HEAVY_GROUPS = ("reclip.cli.synthetic", "reclip.cli.evaluation")
+EXIT_USAGE = 2
+SUB_PLUGINS = "sub_plugins_"
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The full parser; given a light group's ``command``, the heavy groups are left out."""
+    parser = argparse.ArgumentParser(
+        prog="reclip",
+        description="Zero-shot referring expressions: compile them to programs, run the programs "
+                    "over CLIP-scored proposals, and see why a box was chosen.",
+        epilog="Run 'reclip COMMAND --help' for a command's options.",
+    )
+    _add_plugins_option(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    groups = list(LIGHT_GROUPS)
+    if not any(command in g.COMMANDS for g in LIGHT_GROUPS):
+        groups += [importlib.import_module(name) for name in HEAVY_GROUPS]
+    for group in groups:
+        group.register(sub)
+    for depth, subparser in _subparsers(parser):
+        if not any("--plugins" in a.option_strings for a in subparser._actions):
+            # one dest per depth: a nested parser's default would overwrite its parent's value
+            _add_plugins_option(subparser, dest=f"{SUB_PLUGINS}{depth}")
+    return parser
+
+
+def _subparsers(parser: argparse.ArgumentParser, depth: int = 1) -> list[tuple[int, argparse.ArgumentParser]]:
+    """(depth, parser) of every subcommand below ``parser``, nested ones (``eval synthetic``) too."""
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                found += [(depth, child), *_subparsers(child, depth + 1)]
+    return found
+
+
+def _plugin_specs(args: argparse.Namespace) -> list[str]:
+    """The --plugins given before the command and after each (sub)command."""
+    nested = [spec for name, specs in sorted(vars(args).items())
+              if name.startswith(SUB_PLUGINS) for spec in specs]
+    return [*args.plugins, *nested]
+
+
+def _add_plugins_option(parser: argparse.ArgumentParser, dest: str = "plugins") -> None:
+    parser.add_argument(
+        "--plugins", action="append", default=[], dest=dest, metavar="FILE.py",
+        help="a Python file (or module name) of @relation / @superlative definitions to load; "
+             "repeatable. Modules in the 'reclip.relations' entry point group load always.")
+
+
+
+
+def load_plugins(specs: Sequence[str]) -> None:
+    load_entry_points()
+    for spec in specs:
+        load_plugin(spec)
+
+
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The subcommand named in ``argv`` (the first word that is not a global option)."""
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word == "--plugins":
+            skip = True
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_command_in(argv))
+    args = parser.parse_args(argv)
+    try:
+        load_plugins(_plugin_specs(args))
+        return int(args.func(args) or 0)
+    except ProgramFileError as exc:
+        print(f"reclip {args.command}: syntax error in {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ReclipError as exc:
+        print(f"reclip {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("reclip: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `reclip relations | head`
+        sys.stderr.close()
+        return 0
+

@@ -1,0 +1,146 @@
+"""Reading and writing proposal files: plain boxes, {box, mask?, label?} records, COCO results.
+
+Accepted JSON layouts (all boxes in pixels):
+
+- a list of boxes ``[[x0, y0, x1, y1], ...]``;
+- a list of records ``{"box": [x0, y0, x1, y1], "mask"?: ..., "label"?: ...}`` where a
+  mask is a pycocotools RLE dict (``{"size": [h, w], "counts": ...}``) or a 2-D list of 0/1;
+- COCO detection results ``[{"image_id", "bbox": [x, y, w, h], "segmentation"?,
+  "category_id"?, "score"?}, ...]`` (xywh, converted to xyxy), or a COCO dataset dict
+  with an ``"annotations"`` list; filtered by ``image_id`` when given;
+- a dict ``{"proposals": [...]}`` or ``{"boxes": [...]}`` wrapping any of the lists.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+from interpreter import Proposal, as_proposals
+from primitives import BoxError, ReclipError
+from reclip.files import write_text
+from reclip.masks import MaskError, check_mask, decode_mask, encode_mask
+
+
+class ProposalFileError(ReclipError):
+    """A proposals file that cannot be read or does not hold proposals."""
+
+
+def read_proposals(path: str | os.PathLike, image_id: Any = None,
+                   image_size: tuple[int, int] | None = None) -> list[Proposal]:
+    """Proposals from a JSON file; ``image_size`` = (width, height) checks masks and
+    lets COCO polygon segmentations be rasterised."""
+    path = Path(path)
+    records = _records(_load_json(path), path)
+    try:
+        if _is_coco(records):
+            records = _coco_records(records, image_id, path)
+        elif image_id is not None:
+            raise ProposalFileError(
+                f"{path}: --image-id was given but the file is not COCO results "
+                "(records with 'image_id' and 'bbox')"
+            )
+        proposals = as_proposals(_with_masks(records, image_size))
+    except BoxError as exc:
+        raise ProposalFileError(f"{path}: {exc}") from None
+    if image_size is not None:
+        _check_masks(proposals, image_size, path)
+    return proposals
+
+
+def _load_json(path: Path) -> Any:
+    if not path.is_file():
+        raise ProposalFileError(f"proposals file not found: {path}")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ProposalFileError(f"{path}: not a text (JSON) file") from None
+    except json.JSONDecodeError as exc:
+        raise ProposalFileError(
+            f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from None
+
+
+def _records(data: Any, path: Path) -> list[Any]:
+    if isinstance(data, dict):
+        for key in ("proposals", "boxes", "annotations"):
+            if isinstance(data.get(key), list):
+                return data[key]
+        raise ProposalFileError(
+            f"{path}: expected a JSON list of boxes or records; got an object with keys "
+            f"{sorted(data)[:8]} (none of 'proposals', 'boxes', 'annotations')"
+        )
+    if not isinstance(data, list):
+        raise ProposalFileError(f"{path}: expected a JSON list of boxes or records, got {type(data).__name__}")
+    if not data:
+        raise ProposalFileError(f"{path}: the file holds no proposals (an empty list)")
+    return data
+
+
+def _is_coco(records: list[Any]) -> bool:
+    return all(isinstance(r, dict) and "bbox" in r for r in records)
+
+
+def _coco_records(records: list[dict], image_id: Any, path: Path) -> list[dict]:
+    """COCO results (xywh) -> {box, mask?, label} records of one image."""
+    ids = {str(r.get("image_id")) for r in records}
+    if image_id is None and len(ids) > 1:
+        shown = ", ".join(sorted(ids)[:5]) + (", ..." if len(ids) > 5 else "")
+        raise ProposalFileError(
+            f"{path}: COCO results for {len(ids)} images ({shown}); choose one with --image-id"
+        )
+    if image_id is not None:
+        records = [r for r in records if str(r.get("image_id")) == str(image_id)]
+        if not records:
+            shown = ", ".join(sorted(ids)[:5]) + (", ..." if len(ids) > 5 else "")
+            raise ProposalFileError(f"{path}: no boxes for image_id {image_id} (the file has {shown})")
+    out = []
+    for i, r in enumerate(records):
+        bbox = r["bbox"]
+        if not (isinstance(bbox, list) and len(bbox) == 4 and all(_is_number(v) for v in bbox)):
+            raise BoxError(f"proposal {i}: 'bbox' must be 4 numbers [x, y, width, height], got {bbox!r}")
+        x, y, w, h = (float(v) for v in bbox)
+        label = r.get("category_name", r.get("category_id"))
+        out.append({"box": [x, y, x + w, y + h], "mask": r.get("segmentation"),
+                    "label": None if label is None else str(label)})
+    return out
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _with_masks(records: list[Any], image_size: tuple[int, int] | None) -> list[Any]:
+    out = []
+    for i, r in enumerate(records):
+        if isinstance(r, dict) and r.get("mask") is not None:
+            try:
+                r = {**r, "mask": decode_mask(r["mask"], image_size)}
+            except ReclipError as exc:
+                raise BoxError(f"proposal {i}: {exc}") from None
+        out.append(r)
+    return out
+
+
+def _check_masks(proposals: list[Proposal], image_size: tuple[int, int], path: Path) -> None:
+    for i, p in enumerate(proposals):
+        if p.mask is not None:
+            try:
+                check_mask(p.mask, *image_size, what=f"proposal {i}'s mask")
+            except MaskError as exc:
+                raise ProposalFileError(f"{path}: {exc}") from None
+
+
+def write_proposals(path: str | os.PathLike, proposals: Sequence[Any]) -> Path:
+    """Write proposals as ``[{"box", "label"?, "mask"?}]`` (masks as RLE); ``read_proposals`` reads it back."""
+    records = []
+    for p in as_proposals(proposals):
+        record: dict[str, Any] = {"box": [float(v) for v in p.box]}
+        if p.label is not None:
+            record["label"] = p.label
+        if p.mask is not None:
+            record["mask"] = encode_mask(p.mask)
+        records.append(record)
+    return write_text(path, json.dumps(records))

@@ -1,0 +1,77 @@
+"""A PNG of a result, for papers and issues: proposals numbered, the answer and gold drawn."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Iterable, Sequence
+
+from PIL import Image, ImageDraw, ImageFont
+
+from interpreter import as_proposals
+from primitives import ReclipError, validate_boxes
+from reclip.files import load_image, save_image
+
+PROPOSAL_COLOUR = (250, 250, 250)
+OUTLINE_COLOUR = (20, 20, 20)
+ANSWER_COLOUR = (240, 110, 20)
+GOLD_COLOUR = (30, 170, 70)
+
+
+def draw_result(image: Image.Image | str | os.PathLike, proposals: Iterable[Any],
+                chosen: int | None = None, gold_box: Sequence[float] | None = None,
+                path: str | os.PathLike | None = None) -> Image.Image:
+    """Draw every proposal with its number, ``chosen`` in orange and ``gold_box`` dashed green.
+
+    Returns the drawing (RGB); also saves it to ``path`` when given.
+    """
+    canvas = load_image(image).copy()
+    boxes = [p.box for p in as_proposals(proposals)]
+    if chosen is not None and not 0 <= chosen < len(boxes):
+        raise ReclipError(f"chosen proposal {chosen} is out of range: there are {len(boxes)} proposals")
+    scale = max(1.0, max(canvas.size) / 500)
+    width = max(1, round(2 * scale))
+    font = ImageFont.load_default(size=max(11, round(13 * scale)))
+    draw = ImageDraw.Draw(canvas)
+    for i, box in enumerate(boxes):
+        if i != chosen:
+            _outlined_rectangle(draw, box, PROPOSAL_COLOUR, width)
+    if gold_box is not None:
+        gold = [float(v) for v in validate_boxes(gold_box, "gold box")[0]]
+        _dashed_rectangle(draw, gold, GOLD_COLOUR, width + 1, dash=round(8 * scale))
+    if chosen is not None:
+        _outlined_rectangle(draw, boxes[chosen], ANSWER_COLOUR, width * 2)
+    for i, box in enumerate(boxes):  # labels last so no box line crosses a number
+        colour = ANSWER_COLOUR if i == chosen else PROPOSAL_COLOUR
+        _label(draw, box, str(i), font, colour, canvas.size)
+    if path is not None:
+        save_image(canvas, path)
+    return canvas
+
+
+def _outlined_rectangle(draw: ImageDraw.ImageDraw, box, colour, width: int) -> None:
+    """A coloured rectangle with a thin dark edge, visible on light and dark images."""
+    x0, y0, x1, y1 = box
+    draw.rectangle([x0 - 1, y0 - 1, x1 + 1, y1 + 1], outline=OUTLINE_COLOUR, width=width + 2)
+    draw.rectangle([x0, y0, x1, y1], outline=colour, width=width)
+
+
+def _dashed_rectangle(draw: ImageDraw.ImageDraw, box, colour, width: int, dash: int) -> None:
+    x0, y0, x1, y1 = box
+    for (ax, ay), (bx, by) in (((x0, y0), (x1, y0)), ((x1, y0), (x1, y1)),
+                               ((x1, y1), (x0, y1)), ((x0, y1), (x0, y0))):
+        length = max(abs(bx - ax), abs(by - ay))
+        steps = max(1, int(length // dash))
+        for k in range(0, steps, 2):
+            t0, t1 = k / steps, min(1.0, (k + 1) / steps)
+            draw.line([(ax + (bx - ax) * t0, ay + (by - ay) * t0),
+                       (ax + (bx - ax) * t1, ay + (by - ay) * t1)], fill=colour, width=width)
+
+
+def _label(draw: ImageDraw.ImageDraw, box, text: str, font, colour, size) -> None:
+    """The proposal's number in a filled tag at its top-left corner, kept inside the image."""
+    left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+    w, h = right - left + 6, bottom - top + 4
+    x = min(max(0, box[0]), size[0] - w)
+    y = min(max(0, box[1]), size[1] - h)
+    draw.rectangle([x, y, x + w, y + h], fill=colour, outline=OUTLINE_COLOUR)
+    draw.text((x + 3 - left, y + 2 - top), text, fill=(0, 0, 0), font=font)

@@ -1,0 +1,6 @@
+"""Scoring proposals with CLIP: the ClipScorer and its caches."""
+
+from reclip.scoring.cache import ImageKeys, LRUCache, ScorerStats
+from reclip.scoring.scorer import DEFAULT_METHODS, ClipScorer
+
+__all__ = ["ClipScorer", "DEFAULT_METHODS", "ImageKeys", "LRUCache", "ScorerStats"]
