@@ -3,7 +3,7 @@
 from grammar.ast import NODE_TYPES, And, Find, Node, Ordinal, Program, Relate, Superlative, target_of, walk
 from grammar.errors import CompileError, ProgramSyntaxError
 from grammar.parser import parse_program
-from grammar.compiler import compile_expression
+from grammar.expression import compile_expression
 
 __all__ = [
     "NODE_TYPES", "And", "CompileError", "Find", "Node", "Ordinal", "Program",

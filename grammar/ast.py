@@ -3,6 +3,8 @@
 Nodes are immutable values: equal when their fields are equal, hashable, and printed
 by ``str()`` as canonical program text (double-quoted JSON strings, ", " between
 arguments, no other whitespace) that ``parse_program`` reads back to an equal node.
+A compiled node also records ``span``, the (start, end) characters of the words of
+the expression it came from; it is not part of equality, hashing or printing.
 """
 
 from __future__ import annotations
@@ -10,6 +12,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import Iterator, Union
+
+
+# Programs nest at most this many nodes deep (parser, printer and compiler all refuse deeper).
+MAX_DEPTH = 100
+Span = tuple[int, int]
+_SPAN = dict(default=None, compare=False, repr=False)
 
 
 def _quote(text: str) -> str:
@@ -22,6 +30,7 @@ class Find:
 
     text: str
     head: str | None = None
+    span: Span | None = field(**_SPAN)
 
     def __str__(self) -> str:
         if self.head is None:
@@ -40,11 +49,13 @@ class Relate:
     target: "Node"
     relation: str
     landmarks: tuple["Node", ...]
+    span: Span | None = field(**_SPAN)
 
-    def __init__(self, target: "Node", relation: str, *landmarks: "Node") -> None:
+    def __init__(self, target: "Node", relation: str, *landmarks: "Node", span: Span | None = None) -> None:
         object.__setattr__(self, "target", target)
         object.__setattr__(self, "relation", relation)
         object.__setattr__(self, "landmarks", tuple(landmarks))
+        object.__setattr__(self, "span", span)
 
     def __str__(self) -> str:
         args = ", ".join([str(self.target), self.relation, *map(str, self.landmarks)])
@@ -61,6 +72,7 @@ class Superlative:
 
     kind: str
     arg: "Node"
+    span: Span | None = field(**_SPAN)
 
     def __str__(self) -> str:
         return f"superlative({self.kind}, {self.arg})"
@@ -77,6 +89,7 @@ class Ordinal:
     n: int
     kind: str
     arg: "Node"
+    span: Span | None = field(**_SPAN)
 
     def __str__(self) -> str:
         return f"ordinal({self.n}, {self.kind}, {self.arg})"
@@ -91,9 +104,11 @@ class And:
     """Product of the arguments' distributions."""
 
     args: tuple["Node", ...]
+    span: Span | None = field(**_SPAN)
 
-    def __init__(self, *args: "Node") -> None:
+    def __init__(self, *args: "Node", span: Span | None = None) -> None:
         object.__setattr__(self, "args", tuple(args))
+        object.__setattr__(self, "span", span)
 
     def __str__(self) -> str:
         return f"and({', '.join(map(str, self.args))})"

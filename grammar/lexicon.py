@@ -29,7 +29,7 @@ RELATION_ADVERBS = frozenset({
     "straight", "closely", "sitting", "standing", "located", "placed", "positioned",
 })
 
-# n-th words. "last" counts from the other end (see compiler._ordinal_kind).
+# n-th words. "last" counts from the other end (see builder._ordinal).
 ORDINALS = {
     "first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
     "fifth": 5, "5th": 5, "sixth": 6, "6th": 6, "seventh": 7, "7th": 7, "eighth": 8, "8th": 8,

@@ -5,7 +5,7 @@ program (no spatial structure: a bare find of the whole expression, with its hea
 other expected text is the structure, and the program is then
 ``and(find(<whole expression>), <structure>)``.
 
-Conventions pinned here (see grammar/compiler.py): relations apply innermost, then
+Conventions pinned here (see grammar/expression/): relations apply innermost, then
 superlatives with the vertical word innermost ("top left" = leftmost of topmost), then an
 ordinal outermost; "last ... from the left" is the first from the right; an ordinal
 without a direction counts from the left; "in the back" reads as topmost and "in front"
