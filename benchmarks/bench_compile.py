@@ -236,7 +236,8 @@ def parser_comparison(texts: list[str]) -> dict[str, float]:
 
     streams, chunk_lists = [], []
     for text in texts:
-        chunks = settle_context(lex(doc_tokens(blank_nlp()(text)), lexicon_tables(REGISTRY), REGISTRY))
+        table = lexicon_tables(REGISTRY)
+        chunks = settle_context(lex(doc_tokens(blank_nlp()(text)), table, REGISTRY), table)
         chunk_lists.append(chunks)
         streams.append([Token(c.cat, c.lower) for c in parse(chunks).chunks])
     grammar = resources.files("grammar.expression").joinpath("expression.lark").read_text(encoding="utf-8")

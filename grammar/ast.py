@@ -13,9 +13,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Iterator, Union
 
+from grammar.errors import ProgramTooDeep
+
 
 # Programs nest at most this many nodes deep (parser, printer and compiler all refuse deeper).
-MAX_DEPTH = 100
+MAX_DEPTH = 200
 Span = tuple[int, int]
 _SPAN = dict(default=None, compare=False, repr=False)
 
@@ -139,6 +141,20 @@ def target_of(node: Node) -> Find:
     return node
 
 
+def depth(node: Node) -> int:
+    """How many nodes deep the tree is (a lone find is 1), counted without recursion."""
+    deepest, stack = 0, [(node, 1)]
+    while stack:
+        node, d = stack.pop()
+        deepest = max(deepest, d)
+        stack.extend((c, d + 1) for c in node.children)
+    return deepest
+
+
+def too_deep_message(found: int) -> str:
+    return f"program nests {found} nodes deep; the limit is {MAX_DEPTH}"
+
+
 def walk(node: Node) -> Iterator[Node]:
     """Nodes in evaluation order: children before parents, left to right."""
     for child in node.children:
@@ -159,6 +175,9 @@ class Program:
     notes: tuple[str, ...] = field(default=(), compare=False)
 
     def __str__(self) -> str:
+        found = depth(self.root)
+        if found > MAX_DEPTH:  # the printer recurses once per level
+            raise ProgramTooDeep(too_deep_message(found))
         return str(self.root)
 
     @property

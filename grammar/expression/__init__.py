@@ -21,13 +21,13 @@ from lark.exceptions import LarkError
 
 from grammar.errors import CompileError
 from grammar.expression.attachment import attach
-from grammar.expression.builder import NO_STRUCTURE, bare_find, build
+from grammar.expression.builder import NO_STRUCTURE, ONE_FIND, bare_find, build
 from grammar.expression.context import settle_context
 from grammar.expression.heads import find_head
 from grammar.expression.lexer import Chunk, lex
 from grammar.expression.parser import Parsed, parse
 from grammar.expression.tables import lexicon_tables
-from grammar.expression.tokens import Tok, blank_nlp, doc_tokens, load_nlp
+from grammar.expression.tokens import Tok, blank_nlp, doc_tokens, load_nlp, text_tokens
 from grammar.ast import Program
 from primitives import REGISTRY, Registry
 
@@ -35,7 +35,7 @@ MAX_CHARS = 20_000
 
 __all__ = [
     "MAX_CHARS", "NO_STRUCTURE", "Chunk", "Parsed", "Tok", "attach", "blank_nlp", "build", "compile_doc",
-    "compile_expression", "doc_tokens", "find_head", "lex", "load_nlp", "parse", "settle_context", "lexicon_tables",
+    "compile_expression", "compile_tokens", "doc_tokens", "text_tokens", "find_head", "lex", "load_nlp", "parse", "settle_context", "lexicon_tables",
 ]
 
 
@@ -55,14 +55,18 @@ def compile_expression(text: str, spacy_model: str | None = None, registry: Regi
         raise CompileError("empty expression: nothing to compile")
     if len(text) > MAX_CHARS:
         raise CompileError(f"expression too long: {len(text):,} characters (the limit is {MAX_CHARS:,})")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise CompileError("expression holds a lone surrogate (\\ud800-\\udfff), which is not a character") from None
     if spacy_model is not None and not isinstance(spacy_model, str):
         raise CompileError(f"spacy_model must be a pipeline name (str), got {type(spacy_model).__name__}")
-    nlp = load_nlp(spacy_model)
+    load_nlp(spacy_model)  # a pipeline that is not installed is refused before any text is read
     try:
-        doc = nlp(text)
+        toks = text_tokens(text, spacy_model)
     except Exception as exc:  # spaCy refusing a text is the user's problem, said plainly
         raise CompileError(f"spaCy could not tokenise the expression: {exc}") from exc
-    return compile_doc(doc, text, registry)
+    return compile_tokens(toks, text, registry)
 
 
 def compile_doc(doc: Any, text: str | None = None, registry: Registry = REGISTRY) -> Program:
@@ -70,11 +74,22 @@ def compile_doc(doc: Any, text: str | None = None, registry: Registry = REGISTRY
     source = doc.text if text is None else text
     if not source.strip():
         raise CompileError("empty expression: nothing to compile")
-    toks = doc_tokens(doc)
+    return compile_tokens(doc_tokens(doc), source, registry)
+
+
+def compile_tokens(toks: list[Tok], source: str, registry: Registry = REGISTRY) -> Program:
+    """Compile the expression's words (the stages after tokens)."""
     if not toks:
         raise CompileError("expression has no words to compile")
     by_parse = any(t.dep for t in toks)
-    chunks = settle_context(lex(toks, lexicon_tables(registry), registry))
+    table = lexicon_tables(registry)
+    chunks = lex(toks, table, registry)
+    if all(c.cat == "WORD" for c in chunks):
+        # nothing spatial (most expressions): the context passes change only words next to
+        # spatial chunks, and the grammar's one reading of words alone is a single noun
+        # phrase, which builds to a bare find; running those stages would only say so
+        return bare_find(source, toks, by_parse, ONE_FIND)
+    chunks = settle_context(chunks, table)
     try:
         parsed = parse(chunks)
     except LarkError as exc:  # the grammar is total over words; this is a safety net

@@ -12,16 +12,18 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from grammar import lexicon as lx
-from grammar.ast import MAX_DEPTH, And, Find, Node, Ordinal, Program, Relate, Superlative
+from grammar.ast import MAX_DEPTH, And, Find, Node, Ordinal, Program, Relate, Superlative, depth
 from grammar.errors import CompileError
 from grammar.expression.attachment import flat
 from grammar.expression.heads import find_head, head_word, is_noun_like
 from grammar.expression.lexer import Chunk
 from grammar.expression.parser import Parsed, Phrase, Pre, Tail
+from grammar.expression.tables import Tables, lexicon_tables
 from grammar.expression.tokens import Tok
 from primitives import Registry
 
 NO_STRUCTURE = "no spatial structure found"
+ONE_FIND = f"{NO_STRUCTURE}: the whole expression is one find"
 Span = tuple[int, int]
 
 
@@ -47,6 +49,7 @@ def _strip_leading(toks: list[Tok], words: frozenset[str]) -> list[Tok]:
 @dataclass
 class _Ctx:
     registry: Registry
+    tables: Tables  # the registry's, with each superlative's opposite, comparative and axis
     parsed: bool
     notes: list[str]  # what the build could not structure, collected as it goes
 
@@ -76,8 +79,8 @@ def _superlatives(node: Node, dirs: Sequence[Chunk], ctx: _Ctx) -> Node:
     first: dict[str, Chunk] = {}
     for d in dirs:
         first.setdefault(d.value, d)
-    vertical = lx.VERTICAL
-    for kind in sorted(first, key=lambda k: 0 if k in vertical else 1):  # stable: vertical innermost
+    axes = ctx.tables.axes
+    for kind in sorted(first, key=lambda k: 0 if axes.get(k) == "y" else 1):  # stable: vertical innermost
         node = Superlative(kind, node, span=span_of(first[kind].toks))
     return node
 
@@ -96,7 +99,7 @@ def _ordinal(node: Node, ordinal: Chunk, dirs: Sequence[Chunk], counted_from: bo
         ctx.notes.append(f"ordinal {ordinal.lower!r} without a direction: "
                          "reading order (first = leftmost, last = rightmost)")
     if from_end and counted_from:
-        kind = lx.OPPOSITES.get(kind, kind)
+        kind = ctx.tables.opposite(kind)
     elif from_end and not dirs:
         kind = "rightmost"
     if kind not in names:
@@ -105,21 +108,21 @@ def _ordinal(node: Node, ordinal: Chunk, dirs: Sequence[Chunk], counted_from: bo
     return Ordinal(n, kind, node, span=span_of(words))
 
 
-def _landmark_nodes(tail: Tail, ctx: _Ctx, nested: list[Tail], all_tails: Sequence[Tail], depth: int) -> list[Node]:
+def _landmark_nodes(tail: Tail, ctx: _Ctx, nested: list[Tail], all_tails: Sequence[Tail], level: int) -> list[Node]:
     phrase = tail.landmark
     toks = flat(phrase.words) if phrase else []
     pre = phrase.pre if phrase else Pre()
     if tail.kind != "between":
         # words after a place attached to this landmark describe the landmark
         toks = toks + [t for n in nested for t in flat(n.words)]
-        return [_structure(_find(toks, ctx), pre, nested, ctx, all_tails, depth + 1)]
+        return [_structure(_find(toks, ctx), pre, nested, ctx, all_tails, level + 1)]
     parts = _split_and(toks)
     if len(parts) >= 2:
         nodes = [_find(p, ctx) for p in parts[:2]]
     else:  # "between the two cars", "between giraffes": the same kind twice
         one = _find(parts[0] if parts else toks, ctx, plural_to_singular=True)
         nodes = [one, one]
-    return [_structure(n, pre, [], ctx, None, depth + 1) for n in nodes]
+    return [_structure(n, pre, [], ctx, None, level + 1) for n in nodes]
 
 
 def _split_and(toks: list[Tok]) -> list[list[Tok]]:
@@ -153,16 +156,15 @@ def _relation_name(tail: Tail, ctx: _Ctx) -> str | None:
     word = tail.dirs[-1].lower
     name = ctx.registry.words("relation").get(word)
     if name is None:
-        name = lx.SUPERLATIVE_RELATIONS.get(tail.dirs[-1].value)
+        name = ctx.tables.comparatives.get(tail.dirs[-1].value)
     return name if name in ctx.registry.names("relation") else None
 
 
 def _structure(node: Node, pre: Pre, tails: Sequence[Tail], ctx: _Ctx,
-               all_tails: Sequence[Tail] | None = None, depth: int = 0) -> Node:
+               all_tails: Sequence[Tail] | None = None, level: int = 0) -> Node:
     """Wrap a phrase's Find in its relations, then superlatives, then an ordinal."""
-    if depth > MAX_DEPTH:
-        raise CompileError(f"expression nests too deeply: more than {MAX_DEPTH} phrases inside one another "
-                           f"(the limit is {MAX_DEPTH})")
+    if level > MAX_DEPTH:
+        raise _too_deep(f"more than {MAX_DEPTH}")
     all_tails = all_tails if all_tails is not None else tails
     dirs = list(pre.dirs)
     from_dirs: list[Chunk] = []
@@ -182,7 +184,7 @@ def _structure(node: Node, pre: Pre, tails: Sequence[Tail], ctx: _Ctx,
                 ctx.notes.append(f"no relation for {tail.dirs[-1].lower!r}: phrase ignored")
                 continue
             nested = [t for t in all_tails if t.attach == position]
-            landmarks = _landmark_nodes(tail, ctx, nested, all_tails, depth)
+            landmarks = _landmark_nodes(tail, ctx, nested, all_tails, level)
             words = tail.relation.toks if tail.relation is not None else flat(tail.dirs)
             node = Relate(node, name, *landmarks, span=span_of(words))
     if pre.ordinal is not None:
@@ -218,13 +220,21 @@ def _referent(target: Phrase | None, mine: list[Tail], toks: Sequence[Tok], pars
 
 def build(source: str, toks: Sequence[Tok], parsed: Parsed, registry: Registry, by_parse: bool) -> Program:
     """The Program of an attached parse (see the module docstring for the shape)."""
-    ctx = _Ctx(registry, by_parse, [])
+    ctx = _Ctx(registry, lexicon_tables(registry), by_parse, [])
     mine = [t for t in parsed.tails if t.attach < 0]
     referent = _referent(parsed.target, mine, toks, by_parse)
     pre = parsed.target.pre if parsed.target else Pre()
     structure = _structure(referent, pre, mine, ctx, parsed.tails)
     if structure == referent:
-        program = bare_find(source, toks, by_parse, f"{NO_STRUCTURE}: the whole expression is one find")
+        program = bare_find(source, toks, by_parse, ONE_FIND)
         return Program(program.root, source=source, notes=(*ctx.notes, *program.notes))
+    found = depth(structure) + 1
+    if found > MAX_DEPTH:
+        raise _too_deep(str(found))
     whole = Find(" ".join(source.split()), span=span_of(toks))
     return Program(And(whole, structure, span=span_of(toks)), source=source, notes=tuple(ctx.notes))
+
+
+def _too_deep(found: str) -> CompileError:
+    return CompileError(f"expression nests too deeply: its program would be {found} nodes deep; "
+                        f"the limit is {MAX_DEPTH}")

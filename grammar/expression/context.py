@@ -12,12 +12,17 @@ from typing import Sequence
 
 from grammar import lexicon as lx
 from grammar.expression.lexer import Chunk, starts_landmark, starts_noun
+from grammar.expression.tables import Tables
+
+# Superlatives that read "the X-est of the Ys" as a superlative over the Ys: those
+# ordering by size or depth (a registry entry's axis).
+GROUP_AXES = ("size", "depth")
 
 
-def settle_context(chunks: Sequence[Chunk]) -> list[Chunk]:
+def settle_context(chunks: Sequence[Chunk], tables: Tables) -> list[Chunk]:
     """All context passes, in order; the input list is left as it was."""
     out = mark_function_words(chunks)
-    out = demote_part_owners(out)
+    out = demote_part_owners(out, tables)
     out = demote_places_before_nouns(out)
     out = demote_inner_prenominals(out)
     return demote_relations_without_landmark(out)
@@ -51,7 +56,7 @@ def _dir_after(chunks: Sequence[Chunk], j: int) -> bool:
     return j < len(chunks) and chunks[j].cat in ("DIR", "FAR")
 
 
-def demote_part_owners(chunks: Sequence[Chunk]) -> list[Chunk]:
+def demote_part_owners(chunks: Sequence[Chunk], tables: Tables) -> list[Chunk]:
     """ "the back of a truck", "top of the cake": a part of its owner, not a relation."""
     out = list(chunks)
     j = -1
@@ -71,14 +76,14 @@ def demote_part_owners(chunks: Sequence[Chunk]) -> list[Chunk]:
         has_det = start < j and out[start].cat == "DET"
         after_loc = start > 0 and out[start - 1].cat == "LOC"
         noun_like = c.lower in lx.NOUN_LIKE_DIRECTIONS or k > j + 1
-        if not after_loc and (not noun_like or k == j + 1) and _group_after(out, k, c, noun_like):
+        if not after_loc and (not noun_like or k == j + 1) and _group_after(out, k, c, noun_like, tables):
             continue
         if not after_loc and (has_det or noun_like):
             _as_words(out, start, k + 1)
     return out
 
 
-def _group_after(chunks: list[Chunk], k: int, direction: Chunk, noun_like: bool = False) -> bool:
+def _group_after(chunks: list[Chunk], k: int, direction: Chunk, noun_like: bool, tables: Tables) -> bool:
     """ "the bigger of the two dogs", "the left of the two men": a superlative over the
     group; "of" and the group words become one PART chunk (dropped from the text), in
     the calling pass's own list."""
@@ -88,7 +93,7 @@ def _group_after(chunks: list[Chunk], k: int, direction: Chunk, noun_like: bool 
     group = m < len(chunks) and chunks[m].lower in lx.SCENE_GROUPS | {"other"}
     if group:
         m += 1
-    if not (group or (direction.value in lx.SIZE_SUPERLATIVES and not noun_like)) or m >= len(chunks):
+    if not (group or (tables.axes.get(direction.value) in GROUP_AXES and not noun_like)) or m >= len(chunks):
         return False
     chunks[k:m] = [Chunk("PART", [t for c in chunks[k:m] for t in c.toks])]
     return True

@@ -9,7 +9,6 @@ function words around the spatial chunks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
 from grammar import lexicon as lx
@@ -18,22 +17,36 @@ from grammar.expression.tokens import Tok
 from primitives import Registry
 
 
-@dataclass(frozen=True)
+_set = object.__setattr__
+
+
 class Chunk:
-    """One or more words read as one terminal of expression.lark."""
+    """One or more words read as one terminal of expression.lark (immutable: a chunk read
+    as another category is a new chunk). Equal when category, words and value are."""
 
-    cat: str  # a terminal of expression.lark
-    toks: tuple[Tok, ...]
-    value: Any = None  # superlative name, relation name, (n, from_end) for ordinals
-    lower: str = field(init=False, compare=False, repr=False)
+    __slots__ = ("cat", "toks", "value", "lower")
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "toks", tuple(self.toks))
-        object.__setattr__(self, "lower", " ".join(t.lower for t in self.toks))
+    def __init__(self, cat: str, toks: Sequence[Tok], value: Any = None, lower: str | None = None):
+        toks = tuple(toks)
+        _set(self, "cat", cat)  # a terminal of expression.lark
+        _set(self, "toks", toks)
+        _set(self, "value", value)  # superlative name, relation name, (n, from_end) for ordinals
+        _set(self, "lower", " ".join(t.lower for t in toks) if lower is None else lower)
 
     def with_cat(self, cat: str) -> "Chunk":
         """The same words read as another category (a new chunk; this one is unchanged)."""
-        return self if cat == self.cat else replace(self, cat=cat)
+        return self if cat == self.cat else Chunk(cat, self.toks, self.value, self.lower)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Chunk) and (self.cat, self.toks, self.value) == (other.cat, other.toks, other.value)
+
+    __hash__ = None  # type: ignore[assignment]  # compared, never a key
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("Chunk is immutable: use with_cat")
+
+    def __repr__(self) -> str:
+        return f"Chunk({self.cat}, {self.lower!r})"
 
 
 def lex(toks: Sequence[Tok], tables: Tables, registry: Registry) -> list[Chunk]:
@@ -44,18 +57,31 @@ def lex(toks: Sequence[Tok], tables: Tables, registry: Registry) -> list[Chunk]:
     position = {id(t): k for k, t in enumerate(toks)}
     while i < n:
         size, cats = match(lowers, i, tables)
+        if not cats and lowers[i] not in _SPECIAL_WORDS and (not chunks or chunks[-1].cat not in _DIRECTIONAL):
+            chunks.append(Chunk("WORD", (toks[i],), None, lowers[i]))  # what _categorise decides for it
+            i += 1
+            continue
         chunk = _categorise(lowers, i, size, cats, chunks, tables, registry, toks)
         chunks.append(chunk)
         i = position[id(chunk.toks[-1])] + 1  # a chunk may also take back a word before i
     return chunks
 
 
+_NO_MATCH: dict[str, Any] = {}
+# A word in no table is a plain WORD unless it is one of these or follows a direction.
+_SPECIAL_WORDS = frozenset(lx.CAMERA_SUPERLATIVES) | lx.COMPARATIVE_WORDS
+_DIRECTIONAL = ("DIR", "PART")
+
+
 def match(lowers: Sequence[str], i: int, tables: Tables) -> tuple[int, dict[str, Any]]:
+    """The longest table phrase starting at word i: (its length, its categories)."""
+    if lowers[i] not in tables.phrase_starts:  # most words start no longer phrase
+        return 1, tables.lexemes.get((lowers[i],), _NO_MATCH)
     for size in range(min(tables.longest, len(lowers) - i), 0, -1):
         cats = tables.lexemes.get(tuple(lowers[i:i + size]))
         if cats:
             return size, cats
-    return 1, {}
+    return 1, _NO_MATCH
 
 
 def _is_dir_ahead(lowers: Sequence[str], j: int, tables: Tables, through_determiners: bool = True) -> bool:

@@ -6,7 +6,7 @@ relation words come from the registry's entries, the rest from the lexicon.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from grammar import lexicon as lx
@@ -17,6 +17,14 @@ from primitives import Registry
 class Tables:
     lexemes: dict[tuple[str, ...], dict[str, Any]]
     longest: int
+    # from each superlative's registry entry: its other end, its comparative relation, its axis
+    opposites: dict[str, str] = field(default_factory=dict)
+    comparatives: dict[str, str] = field(default_factory=dict)
+    axes: dict[str, str | None] = field(default_factory=dict)
+    phrase_starts: frozenset[str] = frozenset()  # first words of the phrases longer than one word
+
+    def opposite(self, superlative: str) -> str:
+        return self.opposites.get(superlative, superlative)
 
 
 # id(registry) -> (registry, its version, tables); the registry is held so its id stays unique
@@ -55,7 +63,12 @@ def lexicon_tables(registry: Registry) -> Tables:
         add(word, "ord", (n, True))
     for word in lx.INTENSIFIERS:
         add(word, "int", True)
-    tables = Tables(table, max(len(k) for k in table))
+    superlatives = registry.items("superlative")
+    tables = Tables(table, max(len(k) for k in table),
+                    opposites={p.name: p.opposite for p in superlatives if p.opposite},
+                    comparatives={p.name: p.comparative for p in superlatives if p.comparative},
+                    axes={p.name: p.axis for p in superlatives},
+                    phrase_starts=frozenset(k[0] for k in table if len(k) > 1))
     if len(_TABLE_CACHE) >= 16:
         _TABLE_CACHE.clear()
     _TABLE_CACHE[id(registry)] = (registry, registry.version, tables)

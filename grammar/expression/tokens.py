@@ -8,7 +8,7 @@ trained pipeline adds POS tags and a dependency parse.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable
 
 from grammar.errors import CompileError
 
@@ -69,18 +69,45 @@ def _trained_nlp(model: str):
         ) from exc
 
 
-def doc_tokens(doc: Any) -> list[Tok]:
-    """Tok list from a spaCy Doc; a hyphen inside a word ("left-most") joins its neighbours."""
+def text_tokens(text: str, model: str | None = None) -> list[Tok]:
+    """Tok list of an expression. Without a trained pipeline only spaCy's tokenizer runs,
+    and each word's lemma is read from the lookup lemmatizer's table directly (what the
+    lemmatizer component would write, without a pass over the Doc)."""
+    if model is not None:
+        return doc_tokens(load_nlp(model)(text))
+    return doc_tokens(blank_nlp().make_doc(text), lookup_lemma)
+
+
+def doc_tokens(doc: Any, lemma: Callable[[str], str] | None = None) -> list[Tok]:
+    """Tok list from a spaCy Doc; a hyphen inside a word ("left-most") joins its neighbours.
+    ``lemma`` maps a word to its lemma when the Doc carries none."""
     toks: list[Tok] = []
     parsed = bool(getattr(doc, "has_annotation", lambda _: False)("DEP"))
-    for t in doc:
-        if t.text in ("-", "–") and toks and not toks[-1].ws and not t.whitespace_:
-            toks[-1].ws = t.text  # kept for the text, invisible to matching
+    start = 0  # a Doc's tokens and their trailing whitespace tile its text
+    for i, t in enumerate(doc):
+        text, ws = t.text, t.whitespace_
+        at, start = start, start + len(text) + len(ws)
+        if text in ("-", "–") and toks and not toks[-1].ws and not ws:
+            toks[-1].ws = text  # kept for the text, invisible to matching
             continue
-        if t.is_space:
+        if text.isspace():
             if toks:
-                toks[-1].ws += t.text
+                toks[-1].ws += text
             continue
-        toks.append(Tok(t.i, t.text, t.lemma_, t.whitespace_, t.pos_, t.dep_ if parsed else "",
-                        t.head.i if parsed else -1, t.idx))
+        if parsed:
+            toks.append(Tok(i, text, t.lemma_, ws, t.pos_, t.dep_, t.head.i, at))
+        else:  # tags matter only to the dependency-parse head rules
+            toks.append(Tok(i, text, lemma(text) if lemma else t.lemma_, ws, start=at))
     return toks
+
+
+@lru_cache(maxsize=1)
+def _lemma_table() -> Any:
+    return blank_nlp().get_pipe("lemmatizer").lookups.get_table("lemma_lookup", {})
+
+
+@lru_cache(maxsize=100_000)
+def lookup_lemma(word: str) -> str:
+    """The lookup lemmatizer's lemma of a word (its table, read as the component reads it)."""
+    result = _lemma_table().get(word, word)
+    return result if isinstance(result, str) else result[0]
