@@ -140,9 +140,10 @@ def load_dev(path: Path = DEV_FILE) -> list[dict]:
 
 
 def _lemmas(text: str) -> set[str]:
-    from grammar.compiler import _blank_nlp
+    from grammar.expression import blank_nlp
 
-    return {t.lemma_.lower() for t in _blank_nlp()(text)} | {t.text.lower() for t in _blank_nlp()(text)}
+    doc = blank_nlp()(text)
+    return {t.lemma_.lower() for t in doc} | {t.text.lower() for t in doc}
 
 
 def head_accuracy(rows: list[dict], programs: list) -> tuple[int, int, list[tuple[str, str, str | None]]]:
@@ -214,16 +215,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-
 def parser_comparison(texts: list[str]) -> dict[str, float]:
     """Parses/s of expression.lark over the same categorised token streams: LALR as the
-    compiler drives it (interactive, token by token), plain LALR, and Earley."""
+    compiler drives it (its ChunkLexer over the chunks, retries included), plain LALR
+    replaying the settled tokens, and Earley."""
     from importlib import resources
 
     from lark import Lark, Token
     from lark.lexer import Lexer
 
-    from grammar.compiler import _blank_nlp, _doc_tokens, _lex, _parse, _tables
+    from grammar.expression import blank_nlp, doc_tokens, lex, lexicon_tables, parse, settle_context
     from primitives import REGISTRY
 
     class Replay(Lexer):  # the token streams are already categorised
@@ -235,16 +236,16 @@ def parser_comparison(texts: list[str]) -> dict[str, float]:
 
     streams, chunk_lists = [], []
     for text in texts:
-        chunks = _lex(_doc_tokens(_blank_nlp()(text)), _tables(REGISTRY), REGISTRY)
-        _parse(chunks)  # settles which spatial chunks the grammar reads as words
+        table = lexicon_tables(REGISTRY)
+        chunks = settle_context(lex(doc_tokens(blank_nlp()(text)), table, REGISTRY), table)
         chunk_lists.append(chunks)
-        streams.append([Token(c.cat, c.lower, start_pos=k) for k, c in enumerate(chunks)])
-    grammar = resources.files("grammar").joinpath("expression.lark").read_text(encoding="utf-8")
+        streams.append([Token(c.cat, c.lower) for c in parse(chunks).chunks])
+    grammar = resources.files("grammar.expression").joinpath("expression.lark").read_text(encoding="utf-8")
     rates: dict[str, float] = {}
     t0 = time.perf_counter()
     for chunks in chunk_lists:
-        _parse(chunks)
-    rates["lalr-interactive"] = len(texts) / (time.perf_counter() - t0)
+        parse(chunks)
+    rates["lalr-chunk-lexer"] = len(texts) / (time.perf_counter() - t0)
     for name in ("lalr", "earley"):
         parser = Lark(grammar, parser=name, lexer=Replay)
         t0 = time.perf_counter()

@@ -3,6 +3,8 @@
 Nodes are immutable values: equal when their fields are equal, hashable, and printed
 by ``str()`` as canonical program text (double-quoted JSON strings, ", " between
 arguments, no other whitespace) that ``parse_program`` reads back to an equal node.
+A compiled node also records ``span``, the (start, end) characters of the words of
+the expression it came from; it is not part of equality, hashing or printing.
 """
 
 from __future__ import annotations
@@ -10,6 +12,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import Iterator, Union
+
+from grammar.errors import ProgramTooDeep
+
+
+# Programs nest at most this many nodes deep (parser, printer and compiler all refuse deeper).
+MAX_DEPTH = 200
+Span = tuple[int, int]
+_SPAN = dict(default=None, compare=False, repr=False)
 
 
 def _quote(text: str) -> str:
@@ -22,6 +32,7 @@ class Find:
 
     text: str
     head: str | None = None
+    span: Span | None = field(**_SPAN)
 
     def __str__(self) -> str:
         if self.head is None:
@@ -40,11 +51,13 @@ class Relate:
     target: "Node"
     relation: str
     landmarks: tuple["Node", ...]
+    span: Span | None = field(**_SPAN)
 
-    def __init__(self, target: "Node", relation: str, *landmarks: "Node") -> None:
+    def __init__(self, target: "Node", relation: str, *landmarks: "Node", span: Span | None = None) -> None:
         object.__setattr__(self, "target", target)
         object.__setattr__(self, "relation", relation)
         object.__setattr__(self, "landmarks", tuple(landmarks))
+        object.__setattr__(self, "span", span)
 
     def __str__(self) -> str:
         args = ", ".join([str(self.target), self.relation, *map(str, self.landmarks)])
@@ -61,6 +74,7 @@ class Superlative:
 
     kind: str
     arg: "Node"
+    span: Span | None = field(**_SPAN)
 
     def __str__(self) -> str:
         return f"superlative({self.kind}, {self.arg})"
@@ -77,6 +91,7 @@ class Ordinal:
     n: int
     kind: str
     arg: "Node"
+    span: Span | None = field(**_SPAN)
 
     def __str__(self) -> str:
         return f"ordinal({self.n}, {self.kind}, {self.arg})"
@@ -91,9 +106,11 @@ class And:
     """Product of the arguments' distributions."""
 
     args: tuple["Node", ...]
+    span: Span | None = field(**_SPAN)
 
-    def __init__(self, *args: "Node") -> None:
+    def __init__(self, *args: "Node", span: Span | None = None) -> None:
         object.__setattr__(self, "args", tuple(args))
+        object.__setattr__(self, "span", span)
 
     def __str__(self) -> str:
         return f"and({', '.join(map(str, self.args))})"
@@ -124,6 +141,20 @@ def target_of(node: Node) -> Find:
     return node
 
 
+def depth(node: Node) -> int:
+    """How many nodes deep the tree is (a lone find is 1), counted without recursion."""
+    deepest, stack = 0, [(node, 1)]
+    while stack:
+        node, d = stack.pop()
+        deepest = max(deepest, d)
+        stack.extend((c, d + 1) for c in node.children)
+    return deepest
+
+
+def too_deep_message(found: int) -> str:
+    return f"program nests {found} nodes deep; the limit is {MAX_DEPTH}"
+
+
 def walk(node: Node) -> Iterator[Node]:
     """Nodes in evaluation order: children before parents, left to right."""
     for child in node.children:
@@ -144,6 +175,9 @@ class Program:
     notes: tuple[str, ...] = field(default=(), compare=False)
 
     def __str__(self) -> str:
+        found = depth(self.root)
+        if found > MAX_DEPTH:  # the printer recurses once per level
+            raise ProgramTooDeep(too_deep_message(found))
         return str(self.root)
 
     @property

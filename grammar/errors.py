@@ -36,5 +36,9 @@ class ProgramSyntaxError(ReclipError):
         )
 
 
+class ProgramTooDeep(ReclipError):
+    """A program nested deeper than ``grammar.ast.MAX_DEPTH`` nodes (printing it would overflow)."""
+
+
 class CompileError(ReclipError):
     """An expression the compiler refuses (empty, or not text)."""

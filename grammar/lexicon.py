@@ -29,7 +29,7 @@ RELATION_ADVERBS = frozenset({
     "straight", "closely", "sitting", "standing", "located", "placed", "positioned",
 })
 
-# n-th words. "last" counts from the other end (see compiler._ordinal_kind).
+# n-th words. "last" counts from the other end (see grammar.expression.builder._ordinal).
 ORDINALS = {
     "first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
     "fifth": 5, "5th": 5, "sixth": 6, "6th": 6, "seventh": 7, "7th": 7, "eighth": 8, "8th": 8,
@@ -153,22 +153,6 @@ GAZE_WORDS = frozenset({
     "bending",
 })
 
-# The superlative whose comparative matrix a direction-of phrase uses when the
-# registry has no relation word for it ("at the bottom of X" -> below).
-SUPERLATIVE_RELATIONS = {
-    "leftmost": "left_of", "rightmost": "right_of", "topmost": "above", "bottommost": "below",
-    "largest": "bigger_than", "smallest": "smaller_than", "closest": "bigger_than",
-    "farthest": "smaller_than", "middle": "within",
-}
-# "last from the left" is the first from the right.
-OPPOSITES = {
-    "leftmost": "rightmost", "rightmost": "leftmost", "topmost": "bottommost",
-    "bottommost": "topmost", "largest": "smallest", "smallest": "largest",
-    "closest": "farthest", "farthest": "closest", "middle": "middle",
-}
-# Compound directions nest with the vertical word innermost.
-VERTICAL = frozenset({"topmost", "bottommost"})
-
 # --- head finding (no trained parser) ------------------------------------------------
 PREPOSITIONS = frozenset({
     "with", "in", "on", "of", "at", "for", "from", "to", "into", "onto", "near", "by", "under",
@@ -231,5 +215,3 @@ IRREGULAR_PLURALS = frozenset({
 })
 # Openers stripped from a find's text: "there is a laptop under the cat".
 LEADING_CLAUSE = frozenset({"there", "here", "is", "are", "this", "it", "'s", "’s"})
-# Superlatives that read "the X-est of the Ys" as a superlative over the Ys.
-SIZE_SUPERLATIVES = frozenset({"largest", "smallest", "closest", "farthest"})

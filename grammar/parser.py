@@ -15,7 +15,9 @@ from importlib import resources
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
-from grammar.ast import And, Find, Node, Ordinal, Program, Relate, Superlative
+from lark import Tree
+
+from grammar.ast import MAX_DEPTH, And, Find, Node, Ordinal, Program, Relate, Superlative, too_deep_message
 from grammar.errors import ProgramSyntaxError
 from primitives import REGISTRY, Registry
 from primitives.errors import RegistryError
@@ -56,7 +58,7 @@ class _ToAst(Transformer):
         return name
 
     def find(self, text: Token, head: Token | None = None) -> Find:
-        return Find(json.loads(text), None if head is None else json.loads(head))
+        return Find(_string(text), None if head is None else _string(head))
 
     def relate(self, target: Node, relation: Token, *landmarks: Node) -> Relate:
         name = self._name(relation, ("relation", "ternary"))
@@ -90,6 +92,9 @@ def parse_program(text: str, registry: Registry = REGISTRY) -> Program:
         tree = _lark().parse(text)
     except UnexpectedInput as exc:
         raise _syntax_error(exc, text) from None
+    too_deep = _first_too_deep(tree)
+    if too_deep is not None:
+        raise ProgramSyntaxError(too_deep_message(too_deep[0]), text, too_deep[1])
     try:
         return Program(_ToAst(registry).transform(tree))
     except VisitError as exc:
@@ -97,6 +102,31 @@ def parse_program(text: str, registry: Registry = REGISTRY) -> Program:
         if isinstance(err, _NameError):
             raise ProgramSyntaxError(err.problem, text, err.token.start_pos, err.suggestions) from None
         raise
+
+
+def _string(token: Token) -> str:
+    """A STRING token's text; a lone surrogate escape ("\\ud800") is no character, and
+    nothing could print or encode it later, so it is refused here."""
+    value = json.loads(token)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _NameError("string holds a lone surrogate escape (\\ud800-\\udfff), which is not a character",
+                         token, []) from None
+    return value
+
+
+def _first_too_deep(tree: Tree) -> tuple[int, int] | None:
+    """(depth, text offset) of the whole tree if it nests deeper than MAX_DEPTH, else None;
+    walked without recursion, since the transformer that follows recurses per level."""
+    deepest, where, stack = 0, 0, [(tree, 1)]
+    while stack:
+        node, d = stack.pop()
+        if d == MAX_DEPTH + 1 and deepest <= MAX_DEPTH:  # point at the first node past the limit
+            where = next((c.start_pos for c in node.children if isinstance(c, Token)), where)
+        deepest = max(deepest, d)
+        stack.extend((c, d + 1) for c in node.children if isinstance(c, Tree))
+    return (deepest, where) if deepest > MAX_DEPTH else None
 
 
 def _syntax_error(exc: UnexpectedInput, text: str) -> ProgramSyntaxError:

@@ -40,6 +40,13 @@ class Primitive:
     fn: Callable[..., np.ndarray]
     words: tuple[str, ...] = ()
     doc: str = ""
+    # superlatives only: the superlative counted from the other end ("last from the left"
+    # is the first from the right), the binary relation that compares two boxes the same
+    # way ("at the bottom of X" -> below), and the axis it orders along ("x", "y", "size",
+    # "depth"; None when it orders by something else, as "middle" does)
+    opposite: str | None = None
+    comparative: str | None = None
+    axis: str | None = None
 
     @property
     def landmarks(self) -> int:
@@ -53,7 +60,7 @@ class Registry:
     _version: int = 0  # bumped on every change, so caches of word tables can notice
 
     # -- registering -------------------------------------------------------------
-    def _register(self, kind: Kind, name: str, words: Iterable[str], replace: bool):
+    def _register(self, kind: Kind, name: str, words: Iterable[str], replace: bool, **extra: str | None):
         if not name.isidentifier() or not name.isascii():
             raise RegistryError(
                 f"primitive name {name!r} must be an ASCII identifier (letters, digits, _)"
@@ -68,7 +75,7 @@ class Registry:
                     f"primitive {name!r} is already registered; pass replace=True to redefine it"
                 )
             doc = (fn.__doc__ or "").strip().split("\n")[0]
-            self._items[name] = Primitive(name, kind, fn, words, doc)
+            self._items[name] = Primitive(name, kind, fn, words, doc, **extra)
             self._version += 1
             return fn
 
@@ -82,9 +89,14 @@ class Registry:
         """Decorator: register ``fn(a, b, c) -> degree`` as a ternary relation."""
         return self._register("ternary", name, words, replace)
 
-    def superlative(self, name: str, words: Iterable[str] = (), *, replace: bool = False):
-        """Decorator: register ``fn(boxes, weights) -> key`` as a superlative."""
-        return self._register("superlative", name, words, replace)
+    def superlative(self, name: str, words: Iterable[str] = (), *, replace: bool = False,
+                    opposite: str | None = None, comparative: str | None = None, axis: str | None = None):
+        """Decorator: register ``fn(boxes, weights) -> key`` as a superlative; ``opposite``,
+        ``comparative`` (a binary relation's name) and ``axis`` tell the compiler how to
+        count from its other end, which relation a "<word> of X" phrase means, and how it
+        nests with other superlatives (see ``Primitive``)."""
+        return self._register("superlative", name, words, replace,
+                              opposite=opposite, comparative=comparative, axis=axis)
 
     def unregister(self, name: str) -> None:
         self.get(name)

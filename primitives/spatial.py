@@ -90,19 +90,28 @@ def _outside_share(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 # -- superlatives: key functions, larger = more so --------------------------------
-@superlative("leftmost", words=["left", "leftmost", "western", "far left", "left most"])
+@superlative(
+    "leftmost", words=["left", "leftmost", "western", "far left", "left most"],
+    opposite="rightmost", comparative="left_of", axis="x",
+)
 def leftmost(boxes: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Smallest centre x (comparative matrix = left_of)."""
     return -centres_x(boxes)
 
 
-@superlative("rightmost", words=["right", "rightmost", "eastern", "far right", "right most"])
+@superlative(
+    "rightmost", words=["right", "rightmost", "eastern", "far right", "right most"],
+    opposite="leftmost", comparative="right_of", axis="x",
+)
 def rightmost(boxes: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Largest centre x (comparative matrix = right_of)."""
     return centres_x(boxes)
 
 
-@superlative("topmost", words=["top", "topmost", "above", "north", "upper", "uppermost", "highest", "far top"])
+@superlative(
+    "topmost", words=["top", "topmost", "above", "north", "upper", "uppermost", "highest", "far top"],
+    opposite="bottommost", comparative="above", axis="y",
+)
 def topmost(boxes: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Smallest centre y (comparative matrix = above)."""
     return -centres_y(boxes)
@@ -111,37 +120,53 @@ def topmost(boxes: np.ndarray, weights: np.ndarray) -> np.ndarray:
 @superlative(
     "bottommost",
     words=["bottom", "bottommost", "below", "south", "underneath", "front", "lower", "lowest", "far bottom"],
+    opposite="topmost", comparative="below", axis="y",
 )
 def bottommost(boxes: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Largest centre y (comparative matrix = below)."""
     return centres_y(boxes)
 
 
-@superlative("largest", words=["biggest", "bigger", "largest", "larger", "big", "large", "huge", "giant"])
+@superlative(
+    "largest", words=["biggest", "bigger", "largest", "larger", "big", "large", "huge", "giant"],
+    opposite="smallest", comparative="bigger_than", axis="size",
+)
 def largest(boxes: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Largest area (comparative matrix = bigger_than)."""
     return areas(boxes)
 
 
-@superlative("smallest", words=["smallest", "smaller", "tiniest", "tinier", "small", "tiny", "little"])
+@superlative(
+    "smallest", words=["smallest", "smaller", "tiniest", "tinier", "small", "tiny", "little"],
+    opposite="largest", comparative="smaller_than", axis="size",
+)
 def smallest(boxes: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Smallest area (comparative matrix = smaller_than)."""
     return -areas(boxes)
 
 
-@superlative("closest", words=["closest", "closer", "nearest", "nearer"])
+@superlative(
+    "closest", words=["closest", "closer", "nearest", "nearer"],
+    opposite="farthest", comparative="bigger_than", axis="depth",
+)
 def closest(boxes: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """ReCLIP's reading of 'closest': the biggest box (closer objects look bigger)."""
     return areas(boxes)
 
 
-@superlative("farthest", words=["farthest", "furthest", "further", "farther"])
+@superlative(
+    "farthest", words=["farthest", "furthest", "further", "farther"],
+    opposite="closest", comparative="smaller_than", axis="depth",
+)
 def farthest(boxes: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """ReCLIP's reading of 'furthest': the smallest box."""
     return -areas(boxes)
 
 
-@superlative("middle", words=["middle", "center", "centre", "central"])
+@superlative(
+    "middle", words=["middle", "center", "centre", "central"],
+    opposite="middle", comparative="within", axis=None,
+)
 def middle(boxes: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Closest to the weighted centre of the candidates (distance scaled by their spread)."""
     c = centres(boxes)

@@ -11,7 +11,7 @@ from reclip.locator import Locator
 
 
 def compile_expression(text: str, spacy_model: str | None = None, registry=REGISTRY) -> Program:
-    """Compile a referring expression into a Program (see grammar.compiler)."""
+    """Compile a referring expression into a Program (see grammar.expression)."""
     return _compile(text, spacy_model=spacy_model, registry=registry)
 
 

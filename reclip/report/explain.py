@@ -2,57 +2,40 @@
 
 from __future__ import annotations
 
-import re
-from typing import Sequence
-
 from grammar.ast import And, Find, Node, Ordinal, Program, Relate, Superlative
-from primitives import REGISTRY, Registry
+from primitives import Registry
 
 
-def explain(program: Program, expression: str, registry: Registry = REGISTRY) -> str:
+def explain(program: Program, expression: str, registry: Registry | None = None) -> str:
     """Which words of the expression became which node, drawn as underlines.
 
-    The compiler does not record token spans, so they are recovered here by aligning
-    each node's words (a find's phrase, a relation's or superlative's registered
-    words, an ordinal's number word) with the expression, left to right.
+    The spans are the ones the compiler recorded on each node (``node.span``); a node
+    with none (an implied "object", or a program written by hand) says so. ``registry``
+    is accepted for existing callers; spans need none.
     """
     width = len(expression)
     lines = [expression]
-    for label, spans in aligned_spans(program, expression, registry):
+    for label, spans in node_spans(program):
         marks = [" "] * width
         for a, b in spans:
             for k in range(max(0, a), min(width, b)):
                 marks[k] = "^"
         implied = "" if spans or label.startswith("and(") else "  (no words: implied)"
         lines.append(f"{''.join(marks)}  {label}{implied}")
-    lines.append("(spans found by aligning each node's words with the expression)")
+    lines.append("(each node underlines the words the compiler built it from)")
     return "\n".join(lines)
 
 
-ORDINAL_WORDS = {1: ["first", "1st"], 2: ["second", "2nd"], 3: ["third", "3rd"], 4: ["fourth", "4th"],
-                 5: ["fifth", "5th"], 6: ["sixth", "6th"], 7: ["seventh", "7th"], 8: ["eighth", "8th"],
-                 9: ["ninth", "9th"], 10: ["tenth", "10th"]}
-
-
-def aligned_spans(program: Program, expression: str,
-                  registry: Registry = REGISTRY) -> list[tuple[str, list[tuple[int, int]]]]:
-    """(node label, character spans) for every node, in program order (root first).
-
-    A parent claims its words before its children, each word at most once.
-    """
-    text = expression.lower()
-    taken: set[int] = set()
+def node_spans(program: Program) -> list[tuple[str, list[tuple[int, int]]]]:
+    """(node label, character spans) for every node, in program order (root first)."""
+    whole = _whole_expression_find(program)
     rows = []
-    whole = _whole_expression_find(program, expression)
     for node in _preorder(program.root):
+        spans = [node.span] if node.span is not None else []
+        label = _node_label(node)
         if node is whole:
-            rows.append((f"{_node_label(node)}  (whole expression: ReCLIP's final product)",
-                         [(0, len(expression))]))
-            continue
-        spans = _spans_for(node, text, taken, registry)
-        for a, b in spans:
-            taken.update(range(a, b))
-        rows.append((_node_label(node), spans))
+            label += "  (whole expression: ReCLIP's final product)"
+        rows.append((label, spans))
     return rows
 
 
@@ -63,11 +46,11 @@ def _preorder(node: Node) -> list[Node]:
     return out
 
 
-def _whole_expression_find(program: Program, expression: str) -> Node | None:
+def _whole_expression_find(program: Program) -> Node | None:
     """The compiled root's ``find(<whole expression>)``, if the program has one."""
     root = program.root
-    if isinstance(root, And) and root.args and isinstance(root.args[0], Find) \
-            and root.args[0].text.strip().lower() == expression.strip().lower():
+    if isinstance(root, And) and root.args and isinstance(root.args[0], Find) and program.source is not None \
+            and root.args[0].text == " ".join(program.source.split()):
         return root.args[0]
     return None
 
@@ -82,42 +65,6 @@ def _node_label(node: Node) -> str:
     if isinstance(node, Ordinal):
         return f"ordinal({node.n}, {node.kind}, …)"
     return "and(…)  (multiplies its arguments)"
-
-
-def _spans_for(node: Node, text: str, taken: set[int], registry: Registry) -> list[tuple[int, int]]:
-    if isinstance(node, Find):
-        span = _find_phrase(node.text.lower(), text, taken)
-        if span:
-            return [span]
-        return [s for w in node.text.lower().split() if (s := _find_phrase(w, text, taken))]
-    if isinstance(node, Relate):
-        return _first_word_span(registry.get(node.relation).words, text, taken)
-    if isinstance(node, (Superlative, Ordinal)):
-        spans = _first_word_span(registry.get(node.kind).words, text, taken)
-        if isinstance(node, Ordinal):
-            spans = _first_word_span(ORDINAL_WORDS.get(node.n, [str(node.n)]), text, taken) + spans
-        return spans
-    return []
-
-
-def _first_word_span(words: Sequence[str], text: str, taken: set[int]) -> list[tuple[int, int]]:
-    """The earliest free occurrence of any of ``words`` (longest first at a position)."""
-    best = None
-    for w in sorted(words, key=len, reverse=True):
-        span = _find_phrase(w, text, taken)
-        if span and (best is None or span[0] < best[0]):
-            best = span
-    return [best] if best else []
-
-
-def _find_phrase(phrase: str, text: str, taken: set[int]) -> tuple[int, int] | None:
-    """The first whole-word occurrence of ``phrase`` in ``text`` not already used by a node."""
-    if not phrase.strip():
-        return None
-    for m in re.finditer(r"(?<!\w)" + re.escape(phrase) + r"(?!\w)", text):
-        if not taken.intersection(range(m.start(), m.end())):
-            return m.start(), m.end()
-    return None
 
 
 def pretty_program(node: Node | Program, width: int = 88, indent: str = "") -> str:

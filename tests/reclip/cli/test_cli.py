@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from grammar import parse_program
+from grammar import compile_expression, parse_program
 from primitives import REGISTRY
 from reclip import Locator, cli, plugins
 from reclip.cli import locate as cli_locate
 from reclip.cli import programs as cli_programs
-from reclip.report.explain import aligned_spans, explain, pretty_program
+from reclip.report.explain import explain, node_spans, pretty_program
 from report_scene import GOLD, SCENE, LabelScorer, make_scene
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -34,13 +34,13 @@ def reclip(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.Comple
 
 def has_compiler() -> bool:
     try:
-        import grammar.compiler  # noqa: F401
+        import grammar.expression  # noqa: F401
     except ModuleNotFoundError:
         return False
     return True
 
 
-needs_compiler = pytest.mark.skipif(not has_compiler(), reason="grammar/compiler.py (the compiler) is not there yet")
+needs_compiler = pytest.mark.skipif(not has_compiler(), reason="grammar/expression/ (the compiler) is not there yet")
 
 
 @pytest.fixture
@@ -212,22 +212,28 @@ def test_missing_plugin_is_a_user_error(capsys):
     assert "plugin module 'no_such.plugin_module' not found" in capsys.readouterr().err
 
 
-def test_explain_alignment_underlines_the_words_of_each_node():
-    text = "the second cup from the left next to the red plate"
-    program = parse_program(
-        'and(find("the second cup from the left next to the red plate"), '
-        'relate(ordinal(2, leftmost, find("cup", head="cup")), near, find("red plate", head="plate")))')
-    rows = dict(aligned_spans(program, text))
-    spans = {label.split("  ")[0]: [text[a:b] for a, b in s] for label, s in rows.items()}
+@needs_compiler
+@pytest.mark.parametrize("text", ["the second cup from the left next to the red plate",
+                                  "the  second cup  from the left next to   the red plate"])
+def test_explain_underlines_the_words_each_node_was_compiled_from(text):
+    program = compile_expression(text)
+    rows = node_spans(program)
+    spans = {label.split("  ")[0]: [text[a:b] for a, b in s] for label, s in rows}
     assert spans['find("the second cup from the left next to the red plate")'] == [text]
-    assert spans["relate(…, near, …)"] == ["next to"]
-    assert spans["ordinal(2, leftmost, …)"] == ["second", "left"]
+    assert spans["relate(…, near, …)"] == [text[text.index("next"):text.index("to ") + 2]]
     assert spans['find("cup", head="cup")'] == ["cup"]
     assert spans['find("red plate", head="plate")'] == ["red plate"]
+    assert spans["ordinal(2, leftmost, …)"][0].startswith("second")
     drawing = explain(program, text).splitlines()
-    assert drawing[0] == text
+    assert drawing[0] == text and not any("no words" in line for line in drawing)
     near = next(ln for ln in drawing if ln.endswith("relate(…, near, …)"))
-    assert near[:len(text)] == " " * text.index("next to") + "^" * 7 + " " * (len(text) - text.index("next to") - 7)
+    a, b = program.root.args[1].arg.span
+    assert near[:len(text)] == " " * a + "^" * (b - a) + " " * (len(text) - b)
+
+
+def test_explain_of_a_hand_written_program_says_it_has_no_words():
+    program = parse_program('relate(find("cup"), near, find("plate"))')
+    assert all("(no words: implied)" in line for line in explain(program, "cup near plate").splitlines()[1:-1])
 
 
 @pytest.mark.parametrize("width", [10, 40, 200])

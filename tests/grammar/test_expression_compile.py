@@ -5,7 +5,7 @@ program (no spatial structure: a bare find of the whole expression, with its hea
 other expected text is the structure, and the program is then
 ``and(find(<whole expression>), <structure>)``.
 
-Conventions pinned here (see grammar/compiler.py): relations apply innermost, then
+Conventions pinned here (see grammar/expression/): relations apply innermost, then
 superlatives with the vertical word innermost ("top left" = leftmost of topmost), then an
 ordinal outermost; "last ... from the left" is the first from the right; an ordinal
 without a direction counts from the left; "in the back" reads as topmost and "in front"
@@ -21,7 +21,7 @@ import json
 
 import pytest
 
-from grammar import And, Find, Program, compile_expression, parse_program
+from grammar import compile_expression, parse_program
 
 CASES = [
     ('man on the left',
@@ -397,21 +397,3 @@ def test_unstructured_expressions_say_so(expression, expected):
     program = compile_expression(expression)
     assert not program.structured
     assert any("no spatial structure found" in note for note in program.notes)
-
-
-def test_root_is_and_of_whole_expression_and_structure():
-    program = compile_expression("the man on the left in a red shirt")
-    assert isinstance(program.root, And)
-    assert program.root.args[0] == Find("the man on the left in a red shirt")
-    assert program.structured and program.notes == ()
-    assert program.target == Find("man in a red shirt", head="man")
-    assert isinstance(program, Program)
-
-
-def test_modifiers_after_a_place_stay_with_the_target():
-    assert compile_expression("man on left with blue shirt").target.text == "man with blue shirt"
-
-
-def test_part_words_lead_to_the_owner():
-    assert compile_expression("the back of a blue truck").target.head == "truck"
-    assert compile_expression("gray pants of person standing to the back left").target.head == "person"

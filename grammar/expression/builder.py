@@ -1,0 +1,240 @@
+"""Stage 8, build: the attached phrases become a Program.
+
+Relations apply first (innermost), then superlatives (vertical word innermost), then
+an ordinal; the root is ``and(find(<whole expression>), <structure>)``, or
+``find(<whole>, head=...)`` when no structure was found. Every node records the
+character span of the words it came from (``span``; not part of equality or printing).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from grammar import lexicon as lx
+from grammar.ast import MAX_DEPTH, And, Find, Node, Ordinal, Program, Relate, Superlative, depth
+from grammar.errors import CompileError
+from grammar.expression.attachment import flat
+from grammar.expression.heads import find_head, head_word, is_noun_like
+from grammar.expression.lexer import Chunk
+from grammar.expression.parser import Parsed, Phrase, Pre, Tail
+from grammar.expression.tables import Tables, lexicon_tables
+from grammar.expression.tokens import Tok
+from primitives import Registry
+
+NO_STRUCTURE = "no spatial structure found"
+ONE_FIND = f"{NO_STRUCTURE}: the whole expression is one find"
+Span = tuple[int, int]
+
+
+def span_of(toks: Sequence[Tok]) -> Span | None:
+    """(start, end) character offsets covering the words, None when none is from the text."""
+    starts = [t.start for t in toks if t.start is not None]
+    if not starts:
+        return None
+    return min(starts), max(t.end for t in toks if t.end is not None)
+
+
+def _text(toks: Sequence[Tok]) -> str:
+    return " ".join("".join(t.text + t.ws for t in toks).split()).strip(" ,.;:!?")
+
+
+def _strip_leading(toks: list[Tok], words: frozenset[str]) -> list[Tok]:
+    k = 0
+    while k < len(toks) - 1 and toks[k].lower in words:
+        k += 1
+    return toks[k:]
+
+
+@dataclass
+class _Ctx:
+    registry: Registry
+    tables: Tables  # the registry's, with each superlative's opposite, comparative and axis
+    parsed: bool
+    notes: list[str]  # what the build could not structure, collected as it goes
+
+
+def bare_find(source: str, toks: Sequence[Tok], parsed: bool, note: str) -> Program:
+    """The program of an expression with no structure: one find of the whole text."""
+    head = head_word(find_head(toks, parsed)) or "object"
+    root = Find(" ".join(source.split()), head=head, span=span_of(toks))
+    return Program(root, source=source, notes=(note,))
+
+
+def _find(toks: list[Tok], ctx: _Ctx, plural_to_singular: bool = False) -> Find:
+    toks = _strip_leading(toks, lx.DETERMINERS | lx.LEADING_CLAUSE)
+    head = find_head(toks, ctx.parsed)
+    if plural_to_singular:
+        toks = [t for t in toks if t.lower not in lx.QUANTITIES and t.lower not in lx.DETERMINERS
+                and not t.lower.isdigit()] or toks
+    text = _text(toks)
+    if not text:
+        return Find("object", head="object")
+    if plural_to_singular and head is not None and head in toks:
+        text = _text([Tok(t.i, (head_word(t) or t.text) if t is head else t.text, t.lemma, t.ws) for t in toks])
+    return Find(text, head=head_word(head), span=span_of(toks))
+
+
+def _superlatives(node: Node, dirs: Sequence[Chunk], ctx: _Ctx) -> Node:
+    first: dict[str, Chunk] = {}
+    for d in dirs:
+        first.setdefault(d.value, d)
+    axes = ctx.tables.axes
+    for kind in sorted(first, key=lambda k: 0 if axes.get(k) == "y" else 1):  # stable: vertical innermost
+        node = Superlative(kind, node, span=span_of(first[kind].toks))
+    return node
+
+
+def _ordinal(node: Node, ordinal: Chunk, dirs: Sequence[Chunk], counted_from: bool, ctx: _Ctx) -> Node:
+    """ "second from the left": n-th along leftmost; "last from the left": 1st along rightmost."""
+    n, from_end = ordinal.value
+    names = ctx.registry.names("superlative")
+    words = list(ordinal.toks)
+    if dirs:
+        kind = dirs[-1].value
+        words += dirs[-1].toks
+        node = _superlatives(node, dirs[:-1], ctx)
+    else:  # no direction written: reading order, left to right
+        kind = "leftmost"
+        ctx.notes.append(f"ordinal {ordinal.lower!r} without a direction: "
+                         "reading order (first = leftmost, last = rightmost)")
+    if from_end and counted_from:
+        kind = ctx.tables.opposite(kind)
+    elif from_end and not dirs:
+        kind = "rightmost"
+    if kind not in names:
+        ctx.notes.append(f"ordinal direction {kind!r} is not registered: ordinal dropped")
+        return node
+    return Ordinal(n, kind, node, span=span_of(words))
+
+
+def _landmark_nodes(tail: Tail, ctx: _Ctx, nested: list[Tail], all_tails: Sequence[Tail], level: int) -> list[Node]:
+    phrase = tail.landmark
+    toks = flat(phrase.words) if phrase else []
+    pre = phrase.pre if phrase else Pre()
+    if tail.kind != "between":
+        # words after a place attached to this landmark describe the landmark
+        toks = toks + [t for n in nested for t in flat(n.words)]
+        return [_structure(_find(toks, ctx), pre, nested, ctx, all_tails, level + 1)]
+    parts = _split_and(toks)
+    if len(parts) >= 2:
+        nodes = [_find(p, ctx) for p in parts[:2]]
+    else:  # "between the two cars", "between giraffes": the same kind twice
+        one = _find(parts[0] if parts else toks, ctx, plural_to_singular=True)
+        nodes = [one, one]
+    return [_structure(n, pre, [], ctx, None, level + 1) for n in nodes]
+
+
+def _split_and(toks: list[Tok]) -> list[list[Tok]]:
+    """ "the car and the tree" -> two phrases; a comma ends the landmarks."""
+    parts: list[list[Tok]] = [[]]
+    for t in toks:
+        if t.lower in (",", ";"):
+            break
+        if t.lower in ("and", "&", "or"):
+            if parts[-1]:
+                parts.append([])
+        else:
+            parts[-1].append(t)
+    return [p for p in parts if p]
+
+
+def _one_landmark_in_the_middle(tail: Tail) -> bool:
+    """ "in the middle of the kitchen": one singular landmark, so inside it, not between."""
+    if tail.relation is None or not any(w in tail.relation.lower for w in ("middle", "center", "centre")):
+        return False
+    parts = _split_and(flat(tail.landmark.words) if tail.landmark else [])
+    if len(parts) != 1:
+        return False
+    plural = any(t.lower in lx.QUANTITIES or t.lower.isdigit() or t.lower != t.lemma for t in parts[0])
+    return not plural
+
+
+def _relation_name(tail: Tail, ctx: _Ctx) -> str | None:
+    if tail.relation is not None:
+        return tail.relation.value
+    word = tail.dirs[-1].lower
+    name = ctx.registry.words("relation").get(word)
+    if name is None:
+        name = ctx.tables.comparatives.get(tail.dirs[-1].value)
+    return name if name in ctx.registry.names("relation") else None
+
+
+def _structure(node: Node, pre: Pre, tails: Sequence[Tail], ctx: _Ctx,
+               all_tails: Sequence[Tail] | None = None, level: int = 0) -> Node:
+    """Wrap a phrase's Find in its relations, then superlatives, then an ordinal."""
+    if level > MAX_DEPTH:
+        raise _too_deep(f"more than {MAX_DEPTH}")
+    all_tails = all_tails if all_tails is not None else tails
+    dirs = list(pre.dirs)
+    from_dirs: list[Chunk] = []
+    for tail in tails:
+        if tail.kind == "place":
+            dirs.extend(tail.dirs)
+        elif tail.kind == "from":
+            from_dirs.extend(tail.dirs)
+        else:
+            position = next(i for i, t in enumerate(all_tails) if t is tail)
+            name = _relation_name(tail, ctx)
+            if tail.kind == "between" and _one_landmark_in_the_middle(tail) and "within" in ctx.registry:
+                tail = Tail("relation", relation=tail.relation.with_cat("REL"), landmark=tail.landmark,
+                            attach=tail.attach)
+                name = "within"
+            if name is None:
+                ctx.notes.append(f"no relation for {tail.dirs[-1].lower!r}: phrase ignored")
+                continue
+            nested = [t for t in all_tails if t.attach == position]
+            landmarks = _landmark_nodes(tail, ctx, nested, all_tails, level)
+            words = tail.relation.toks if tail.relation is not None else flat(tail.dirs)
+            node = Relate(node, name, *landmarks, span=span_of(words))
+    if pre.ordinal is not None:
+        order_dirs = from_dirs or dirs
+        rest = [d for d in dirs if d not in order_dirs]
+        return _ordinal(_superlatives(node, rest, ctx), pre.ordinal, order_dirs, bool(from_dirs), ctx)
+    return _superlatives(node, dirs + from_dirs, ctx)
+
+
+def _next_word(words: list[Tok], toks: Sequence[Tok]) -> list[Tok]:
+    """The preposition after the referent's words, if any: it tells "a man stands | next to"
+    that "stands" is a verb (the spatial phrase itself is not part of the words)."""
+    k = next((k for k, t in enumerate(toks) if t is words[-1]), len(toks)) + 1
+    if k < len(toks) and (toks[k].lower in lx.PREPOSITIONS or toks[k].lower in lx.LOCATIVES):
+        return [toks[k]]
+    return []
+
+
+def _referent(target: Phrase | None, mine: list[Tail], toks: Sequence[Tok], parsed: bool) -> Find:
+    """The referent's find: its phrase plus the modifiers written after its places."""
+    words = flat(target.words) if target else []
+    modifiers = [t for tail in mine for t in flat(tail.words)]
+    head = None
+    if words:
+        head = find_head(_strip_leading(words, lx.DETERMINERS) + _next_word(words, toks), parsed)
+    dangling = bool(words) and words[-1].lower in ("and", "or", ",", "&")
+    if (head is None or not is_noun_like(head) or dangling) and modifiers:
+        head = find_head(_strip_leading(words + modifiers, lx.DETERMINERS), parsed) or head
+    text_toks = _strip_leading(words + modifiers, lx.DETERMINERS | lx.LEADING_CLAUSE)
+    # A referent with no noun still gets a head: "object", as in "2nd from right".
+    return Find(_text(text_toks) or "object", head=head_word(head) or "object", span=span_of(text_toks))
+
+
+def build(source: str, toks: Sequence[Tok], parsed: Parsed, registry: Registry, by_parse: bool) -> Program:
+    """The Program of an attached parse (see the module docstring for the shape)."""
+    ctx = _Ctx(registry, lexicon_tables(registry), by_parse, [])
+    mine = [t for t in parsed.tails if t.attach < 0]
+    referent = _referent(parsed.target, mine, toks, by_parse)
+    pre = parsed.target.pre if parsed.target else Pre()
+    structure = _structure(referent, pre, mine, ctx, parsed.tails)
+    if structure == referent:
+        program = bare_find(source, toks, by_parse, ONE_FIND)
+        return Program(program.root, source=source, notes=(*ctx.notes, *program.notes))
+    found = depth(structure) + 1
+    if found > MAX_DEPTH:
+        raise _too_deep(str(found))
+    whole = Find(" ".join(source.split()), span=span_of(toks))
+    return Program(And(whole, structure, span=span_of(toks)), source=source, notes=tuple(ctx.notes))
+
+
+def _too_deep(found: str) -> CompileError:
+    return CompileError(f"expression nests too deeply: its program would be {found} nodes deep; "
+                        f"the limit is {MAX_DEPTH}")

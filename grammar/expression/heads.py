@@ -1,0 +1,184 @@
+"""Stage 6, heads: which word of a phrase names what it is.
+
+With a trained pipeline, the dependency parse picks each noun phrase's head; without
+one, a head is the last noun-like word before the first preposition, clause word or
+verb form (WordNet's part-of-speech lists from spacy-lookups-data tell adjectives
+from nouns).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from functools import lru_cache
+from typing import Sequence
+
+from grammar import lexicon as lx
+from grammar.errors import CompileError
+from grammar.expression.tokens import MISSING_LOOKUPS, Tok
+
+
+@lru_cache(maxsize=1)
+def _pos_index() -> dict[str, frozenset[str]]:
+    """WordNet word lists by part of speech, from spacy-lookups-data (for adjective-only words)."""
+    try:
+        import spacy_lookups_data
+    except ImportError as exc:
+        raise CompileError(MISSING_LOOKUPS) from exc
+    path = os.path.join(os.path.dirname(spacy_lookups_data.__file__), "data", "en_lemma_index.json.gz")
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError) as exc:
+        raise CompileError(f"spacy-lookups-data's word lists could not be read ({path}): {exc}") from exc
+    return {k: frozenset(v) for k, v in data.items()}
+
+def _in_index(word: str, pos: str) -> bool:
+    return word in _pos_index().get(pos, ())
+
+
+def _adjective_only(word: str) -> bool:
+    return word in lx.COLORS or (_in_index(word, "adj") and not _in_index(word, "noun"))
+
+
+def _noun_only(word: str) -> bool:
+    return _in_index(word, "noun") and not _in_index(word, "adj") and word not in lx.COLORS
+
+
+def _verb_form(toks: Sequence[Tok], k: int) -> bool:
+    """A verb after the noun: "man sitting on", "chair tucked under", "a zebra stands with"."""
+    t = toks[k]
+    w = t.lower
+    nxt = toks[k + 1].lower if k + 1 < len(toks) else ""
+    prev = toks[k - 1].lower
+    closing = (not nxt or nxt in lx.PREPOSITIONS or nxt in lx.DETERMINERS or nxt in lx.POSSESSIVES
+               or nxt in lx.CLAUSE_WORDS or not nxt[:1].isalnum() or nxt.endswith("ing")
+               or nxt in lx.NON_HEADS or nxt in lx.POSTNOMINAL)
+    if w.endswith("ing") and len(w) > 4 and w not in lx.ING_NOUNS:
+        return closing or _noun_only(prev) or _noun_only(toks[k - 1].lemma)
+    if w.endswith("ed") and len(w) > 4 and closing:
+        return True
+    if w != t.lemma and _in_index(t.lemma, "verb") and closing:
+        if w in lx.IRREGULAR_PARTICIPLES or not _in_index(w, "noun") and not w.endswith("s"):
+            return True  # "seen behind", "held up by"
+        if w.endswith("s") and _noun_only(prev) and nxt not in lx.CLAUSE_WORDS \
+                and (nxt or not _in_index(t.lemma, "noun")):
+            return True  # "a chair sits beneath", "a zebra stands with" (not "two baby bears")
+    if w in lx.IRREGULAR_PARTICIPLES and closing and nxt:
+        return True
+    if w == t.lemma and _in_index(w, "verb") and _noun_only(prev) \
+            and (nxt in ("a", "an", "the") or nxt in lx.POSSESSIVES):
+        return True  # "a man hold a remote"
+    return False
+
+
+def _possessive_marks(toks: Sequence[Tok]) -> list[Tok]:
+    """Drop quotes; "cat ' s" (RefCOCO's spacing) becomes "cat 's"."""
+    out: list[Tok] = []
+    for k, t in enumerate(toks):
+        if t.lower in ("'", "’") and k + 1 < len(toks) and toks[k + 1].lower == "s":
+            out.append(Tok(t.i, "'s", "'s", " "))
+        elif t.lower == "s" and out and out[-1].lower == "'s":
+            continue
+        elif t.lower not in ("'", '"', "`", "’"):
+            out.append(t)
+    return out
+
+
+def is_noun_like(t: Tok) -> bool:
+    w = t.lower
+    return (w[:1].isalpha() and w not in lx.DETERMINERS and w not in lx.NON_HEADS
+            and w not in lx.PREPOSITIONS and w not in lx.CLAUSE_WORDS and w not in ("and", "or")
+            and not _adjective_only(w))
+
+
+def _part_prefix(toks: Sequence[Tok]) -> bool:
+    """Only describers before a part word: "the left side of", "face and upper body of"."""
+    return all(not _noun_only(t.lower) or t.lower in lx.DETERMINERS or t.lower in lx.NON_HEADS
+               or t.lower in lx.OWNER_PARTS or t.lower in lx.DIRECTION_WORDS
+               or t.lower in lx.SIZE_WORDS or t.lower in ("and", ",", "&") or t.lower.isdigit() for t in toks)
+
+
+def _head_heuristic(toks: Sequence[Tok]) -> Tok | None:
+    """Last noun-like word of the first simple noun phrase (no parser available)."""
+    toks = _possessive_marks(toks)
+    start = 0
+    while start < len(toks) - 1 and toks[start].lower in lx.LEADING_FILLERS:
+        start += 1
+    toks = toks[start:]
+    # "the back of a truck", "one of the men": the owner is the referent
+    for k, t in enumerate(toks[:6]):
+        part = toks[k - 1].lower if k > 0 else ""
+        if t.lower == "of" and (part in lx.OWNER_PARTS or part[:-1] in lx.OWNER_PARTS) \
+                and _part_prefix(toks[:k - 1]):
+            owner = _head_heuristic(toks[k + 1:])
+            if owner is not None:
+                return owner
+        if t.lower in lx.PREPOSITIONS or (t.lower in lx.CLAUSE_WORDS and t.lower != "and"):
+            break
+    span: list[Tok] = []
+    for k, t in enumerate(toks):
+        if span and _ends_phrase(toks, k, span):
+            break
+        span.append(t)
+    nouns = [t for t in span if is_noun_like(t)]
+    if len(nouns) >= 2 and nouns[-1].lower in lx.COMPOUND_PARTS and _noun_only(nouns[-2].lower) \
+            and nouns[-2] is span[span.index(nouns[-1]) - 1]:
+        return nouns[-2]  # "chair legs", "table top", "pizza slice"
+    if nouns:
+        return nouns[-1]
+    words = [t for t in span if t.lower[:1].isalpha() and t.lower not in lx.NON_HEADS]
+    return words[-1] if words else (span[-1] if span else None)
+
+
+def _ends_phrase(toks: Sequence[Tok], k: int, span: list[Tok]) -> bool:
+    w = toks[k].lower
+    nxt = toks[k + 1].lower if k + 1 < len(toks) else ""
+    only_adjectives = all(_adjective_only(t.lower) or t.lower in ("and", ",", "/", "&") for t in span)
+    if w in (",", "/", "and", "&", "-") and only_adjectives:
+        return False  # "a blue , white and grey tie"
+    if w in ("and", "or", "&"):
+        return nxt in lx.DETERMINERS or nxt in lx.POSSESSIVES
+    return (w in lx.PREPOSITIONS or w in lx.CLAUSE_WORDS or w in lx.DETERMINERS or w in lx.POSSESSIVES
+            or w in lx.POSTNOMINAL or not w[:1].isalnum() or _verb_form(toks, k))
+
+
+def _head_from_parse(toks: Sequence[Tok]) -> Tok | None:
+    """The phrase's syntactic head: a noun whose head lies outside the phrase."""
+    inside = {t.i for t in toks}
+    tops = [t for t in toks if t.head not in inside or t.head == t.i]
+    for t in tops:
+        if t.pos in ("NOUN", "PROPN"):
+            if t.lower in lx.OWNER_PARTS:
+                owner = _of_object(t, toks)
+                if owner is not None:
+                    return owner
+            return t
+    for t in toks:  # a noun governed by a non-noun top (e.g. "there is a laptop")
+        if t.pos in ("NOUN", "PROPN") and t.dep in ("nsubj", "attr", "dobj", "ROOT", "appos"):
+            return t
+    return None
+
+
+def _of_object(t: Tok, toks: Sequence[Tok]) -> Tok | None:
+    of = next((o for o in toks if o.head == t.i and o.lower == "of"), None)
+    if of is None:
+        return None
+    return next((o for o in toks if o.head == of.i and o.pos in ("NOUN", "PROPN")), None)
+
+
+def find_head(toks: Sequence[Tok], parsed: bool) -> Tok | None:
+    head = _head_from_parse(toks) if parsed else None
+    return head or _head_heuristic(toks)
+
+
+def head_word(tok: Tok | None) -> str | None:
+    """The head's lemma; a word WordNet knows as a noun keeps its form ("number", not "numb")."""
+    if tok is None or not any(ch.isalnum() for ch in tok.lower):
+        return None  # punctuation is no head; callers fall back to "object"
+    if tok.lemma != tok.lower and _in_index(tok.lower, "noun") and not tok.lower.endswith("s") \
+            and tok.lower not in lx.IRREGULAR_PLURALS:
+        return tok.lower
+    return tok.lemma
+

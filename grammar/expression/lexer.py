@@ -1,0 +1,250 @@
+"""Stage 3, lexer: words -> categorised chunks (``DIR`` "left", ``REL`` "next to", ``ORD``
+"2nd", ``WORD`` ...), the terminals of ``expression.lark``.
+
+Spatial words are matched on lower-cased surface forms, longest phrase first, against
+the lexicon tables; the words around them decide ambiguous ones ("a red top" is
+clothing, "top left" a direction). The context passes (``context.py``) then settle the
+function words around the spatial chunks.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from grammar import lexicon as lx
+from grammar.expression.tables import Tables
+from grammar.expression.tokens import Tok
+from primitives import Registry
+
+
+_set = object.__setattr__
+
+
+class Chunk:
+    """One or more words read as one terminal of expression.lark (immutable: a chunk read
+    as another category is a new chunk). Equal when category, words and value are."""
+
+    __slots__ = ("cat", "toks", "value", "lower")
+
+    def __init__(self, cat: str, toks: Sequence[Tok], value: Any = None, lower: str | None = None):
+        toks = tuple(toks)
+        _set(self, "cat", cat)  # a terminal of expression.lark
+        _set(self, "toks", toks)
+        _set(self, "value", value)  # superlative name, relation name, (n, from_end) for ordinals
+        _set(self, "lower", " ".join(t.lower for t in toks) if lower is None else lower)
+
+    def with_cat(self, cat: str) -> "Chunk":
+        """The same words read as another category (a new chunk; this one is unchanged)."""
+        return self if cat == self.cat else Chunk(cat, self.toks, self.value, self.lower)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Chunk) and (self.cat, self.toks, self.value) == (other.cat, other.toks, other.value)
+
+    __hash__ = None  # type: ignore[assignment]  # compared, never a key
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("Chunk is immutable: use with_cat")
+
+    def __repr__(self) -> str:
+        return f"Chunk({self.cat}, {self.lower!r})"
+
+
+def lex(toks: Sequence[Tok], tables: Tables, registry: Registry) -> list[Chunk]:
+    """Categorise the words, left to right (a relation may take back the adverb before it)."""
+    lowers = [t.lower for t in toks]
+    chunks: list[Chunk] = []
+    i, n = 0, len(toks)
+    position = {id(t): k for k, t in enumerate(toks)}
+    while i < n:
+        size, cats = match(lowers, i, tables)
+        if not cats and lowers[i] not in _SPECIAL_WORDS and (not chunks or chunks[-1].cat not in _DIRECTIONAL):
+            chunks.append(Chunk("WORD", (toks[i],), None, lowers[i]))  # what _categorise decides for it
+            i += 1
+            continue
+        chunk = _categorise(lowers, i, size, cats, chunks, tables, registry, toks)
+        chunks.append(chunk)
+        i = position[id(chunk.toks[-1])] + 1  # a chunk may also take back a word before i
+    return chunks
+
+
+_NO_MATCH: dict[str, Any] = {}
+# A word in no table is a plain WORD unless it is one of these or follows a direction.
+_SPECIAL_WORDS = frozenset(lx.CAMERA_SUPERLATIVES) | lx.COMPARATIVE_WORDS
+_DIRECTIONAL = ("DIR", "PART")
+
+
+def match(lowers: Sequence[str], i: int, tables: Tables) -> tuple[int, dict[str, Any]]:
+    """The longest table phrase starting at word i: (its length, its categories)."""
+    if lowers[i] not in tables.phrase_starts:  # most words start no longer phrase
+        return 1, tables.lexemes.get((lowers[i],), _NO_MATCH)
+    for size in range(min(tables.longest, len(lowers) - i), 0, -1):
+        cats = tables.lexemes.get(tuple(lowers[i:i + size]))
+        if cats:
+            return size, cats
+    return 1, _NO_MATCH
+
+
+def _is_dir_ahead(lowers: Sequence[str], j: int, tables: Tables, through_determiners: bool = True) -> bool:
+    """Does a direction (possibly after intensifiers / a determiner) start at j?"""
+    while j < len(lowers):
+        size, cats = match(lowers, j, tables)
+        if "dir" in cats and not ("int" in cats and _is_dir_ahead(lowers, j + size, tables)):
+            return True
+        if "int" in cats or through_determiners and lowers[j] in lx.DETERMINERS:
+            j += size
+            continue
+        return False
+    return False
+
+
+def _categorise(lowers, i, size, cats, chunks, tables, registry, toks) -> Chunk:
+    span = list(toks[i:i + size])
+    nxt = lowers[i + size] if i + size < len(lowers) else ""
+    prev = chunks[-1] if chunks else None
+
+    camera = _camera_superlative(lowers, i, toks, tables, registry)
+    if camera is not None:
+        return camera
+    if "ord" in cats:
+        return Chunk("ORD", span, cats["ord"])
+    if "tern" in cats:
+        middle = "middle" in lowers[i:i + size] and "middle" in registry.names("superlative")
+        if middle and _scene_at(lowers, i + size - 1):
+            return Chunk("DIR", span[:-1], "middle")  # "in the middle of the picture"
+        return Chunk("TERN", span, cats["tern"])
+    if "int" in cats and _is_dir_ahead(lowers, i + size, tables):
+        return Chunk("FAR", span)
+    if prev is not None and prev.cat in ("DIR", "PART") and _part_at(lowers, i):
+        return Chunk("PART", list(toks[i:i + _part_at(lowers, i)]))
+    if prev is not None and prev.cat in ("DIR", "PART"):
+        scene = _scene_at(lowers, i) or int(lowers[i] in lx.SCENE_NOUNS and not _word_ahead(lowers, i + 1))
+        if scene:
+            return Chunk("SCENE", list(toks[i:i + scene]))
+        if lowers[i] == "of":
+            return Chunk("OF", span[:1])
+    if "rel" in cats and "dir" not in cats:
+        return _relation_chunk(span, cats["rel"], lowers, i + size, toks, chunks)
+    if "dir" in cats:
+        # "above left" is a compound direction; "above the leftmost star" a relation whose
+        # landmark is a superlative: a determiner between them marks the landmark
+        if "rel" in cats and nxt not in ("of", "") and lowers[i] in lx.PREPOSITIONS \
+                and not _is_dir_ahead(lowers, i + size, tables, through_determiners=False) \
+                and _word_ahead(lowers, i + size):
+            return _relation_chunk(span, cats["rel"], lowers, i + size, toks, chunks)
+        if _spatial_in_context(lowers, i, size, tables):
+            return Chunk("DIR", span, cats["dir"])
+    if lowers[i] in lx.COMPARATIVE_WORDS and nxt == "than":
+        name = registry.words("relation").get(lowers[i])
+        if name:
+            return _relation_chunk(span + [toks[i + 1]], name, lowers, i + 2, toks, chunks)
+    return Chunk("WORD", span[:1])
+
+
+def _relation_chunk(span, name, lowers, j, toks, chunks) -> Chunk:
+    if span[0].lower == "by" and chunks and _participle(chunks[-1].lower):
+        return Chunk("WORD", span[:1])  # "skis being used by a woman": the agent, not "near"
+    # swallow "of"/"to" after a relation ("inside of", "near to") and an adverb before it
+    if j < len(lowers) and lowers[j] in ("of", "to") and span[-1].lower not in ("of", "to"):
+        span = span + [toks[j]]
+    if chunks and chunks[-1].lower in lx.RELATION_ADVERBS and len(chunks[-1].toks) == 1:
+        before = chunks[-2].lower if len(chunks) > 1 else ""
+        if chunks[-1].cat == "WORD" or not (before in lx.DETERMINERS or before in lx.LOCATIVES
+                                             or before in lx.INTENSIFIERS):
+            span = list(chunks.pop().toks) + span
+    return Chunk("REL", span, name)
+
+
+def _participle(word: str) -> bool:
+    return (word.endswith("ed") or word.endswith("en")) and len(word) > 3 or word in lx.IRREGULAR_PARTICIPLES
+
+
+def _word_ahead(lowers: Sequence[str], j: int) -> bool:
+    return j < len(lowers) and lowers[j][:1].isalnum()
+
+
+def _spatial_in_context(lowers: Sequence[str], i: int, size: int, tables: Tables) -> bool:
+    """Is the direction word at i a place here, not clothing, a body part or a gaze?"""
+    word = lowers[i]
+    back = i - 1
+    while back >= 0 and (lowers[back] in lx.DETERMINERS or lowers[back] in lx.LOCATIVES
+                         or "int" in tables.lexemes.get((lowers[back],), {})):
+        back -= 1
+    before = lowers[back] if back >= 0 else ""
+    if i > 0 and lowers[i - 1] in lx.POSSESSIVES:
+        return False  # "her right hand", "his back"
+    if before in lx.GAZE_WORDS:
+        return False  # "facing left", "looking to the right"
+    nxt = lowers[i + size] if i + size < len(lowers) else ""
+    adverb_position = word == "right" and size == 1 and back == i - 1 and nxt != "of"
+    if adverb_position and nxt in lx.LOCATIVES | lx.PREPOSITIONS:
+        return False  # "right in the middle": an adverb
+    if word in lx.SIZE_WORDS and nxt in lx.PERSON_NOUNS:
+        return False  # "little girl" describes, it does not compare
+    if word in lx.NOUN_LIKE_DIRECTIONS and size == 1:
+        previous = lowers[i - 1] if i > 0 else ""
+        earlier = lowers[i - 2] if i > 1 else ""
+        anchors = lx.LOCATIVES | lx.INTENSIFIERS | {"from", ",", "and"}
+
+        def anchored(word: str) -> bool:
+            lexeme = tables.lexemes.get((word,), {})
+            # after a relation word it starts a landmark: "under the bottom red triangle"
+            return not word or word in anchors or any(c in lexeme for c in ("dir", "ord", "rel"))
+
+        functional = anchored(previous) or (previous in lx.DETERMINERS and anchored(earlier))
+        ahead = match(lowers, i + 1, tables)[1] if nxt else {}
+        followed = "dir" in ahead or nxt in lx.DIRECTION_PARTS or (
+            previous in lx.DETERMINERS and starts_noun(nxt) and nxt not in lx.SCENE_NOUNS)
+        if not functional and not followed:
+            return False  # "a red top", "with back to the camera"
+    return True
+
+
+def _part_at(lowers: Sequence[str], i: int) -> int:
+    for size in (2, 1):
+        if " ".join(lowers[i:i + size]) in lx.DIRECTION_PARTS:
+            return size
+    return 0
+
+
+def _scene_at(lowers: Sequence[str], i: int) -> int:
+    """Length of "of the picture" / "in this image" / "of the two" starting at i, else 0."""
+    if i >= len(lowers) or lowers[i] not in lx.SCENE_PREPOSITIONS:
+        return 0
+    j = i + 1
+    if j < len(lowers) and lowers[j] in ("the", "this", "that", "these", "those"):
+        j += 1
+    if j >= len(lowers):
+        return 0
+    if lowers[j] in lx.SCENE_NOUNS:
+        return j + 1 - i
+    after = lowers[j + 1] if j + 1 < len(lowers) else ""
+    if lowers[i] == "of" and lowers[j] in lx.SCENE_GROUPS and not starts_noun(after):
+        return j + 1 - i  # "on the left of the two", "of them"
+    return 0
+
+
+def _camera_superlative(lowers, i, toks, tables, registry) -> Chunk | None:
+    """ "closest to the camera", "furthest from us": a superlative, not a relation."""
+    word = lowers[i]
+    kind = lx.CAMERA_SUPERLATIVES.get(word)
+    if kind is None or kind not in registry.names("superlative"):
+        return None
+    j = i + 1
+    if j < len(lowers) and lowers[j] in ("to", "from", "away"):
+        j += 1
+    if j < len(lowers) and lowers[j] in ("the", "a"):
+        j += 1
+    if j < len(lowers) and lowers[j] in lx.CAMERA_NOUNS:
+        return Chunk("DIR", list(toks[i:j + 1]), kind)
+    return None
+
+
+def starts_landmark(word: str) -> bool:
+    return (word in lx.DETERMINERS or word in lx.QUANTITIES or word in lx.POSSESSIVES
+            or word.isdigit() or word in lx.CAMERA_NOUNS)
+
+
+def starts_noun(word: str) -> bool:
+    return (word[:1].isalpha() and word not in lx.PREPOSITIONS and word not in lx.CLAUSE_WORDS
+            and word not in lx.DETERMINERS and word not in lx.POSSESSIVES and word not in ("and", "or")
+            and not word.endswith("ing") and not word.endswith("ed") and word not in lx.POSTNOMINAL)
