@@ -1,13 +1,13 @@
 """The interpreter: Program x ProposalGraph x Scorer -> Result, with a Trace.
 
-A small recursive evaluator (one function per node type) following DESIGN.md's
+A small recursive evaluator (one function per node type, dispatched by ``NODE_FUNCTIONS``) following DESIGN.md's
 semantics; every node's distribution is appended to the trace as it is computed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 from PIL import Image
@@ -77,6 +77,15 @@ def score_texts(scorer: Scorer, image: Image.Image, graph: ProposalGraph,
     return logits
 
 
+class _Outcome(NamedTuple):
+    """What a node function computes; ``_Evaluator.eval`` makes it a TraceStep once."""
+
+    distribution: np.ndarray
+    matrix: np.ndarray | None = None
+    fallback: str | None = None
+    logits: np.ndarray | None = None
+
+
 class _Evaluator:
     def __init__(self, graph: ProposalGraph, logits: dict[tuple[str, str | None], np.ndarray]):
         self.graph = graph
@@ -85,49 +94,62 @@ class _Evaluator:
 
     def eval(self, node: Node, path: tuple[int, ...]) -> TraceStep:
         children = [self.eval(c, path + (k,)) for k, c in enumerate(node.children)]
-        method = getattr(self, f"_{type(node).__name__.lower()}")
-        step = method(node, *[c.distribution for c in children])
-        step.path, step.inputs, step.step = path, tuple(c.step for c in children), len(self.trace)
+        evaluate = NODE_FUNCTIONS.get(type(node))
+        if evaluate is None:
+            raise ReclipError(f"the interpreter cannot evaluate a {type(node).__name__} node")
+        out = evaluate(self, node, *[c.distribution for c in children])
+        step = TraceStep(len(self.trace), node, path, out.distribution, tuple(c.step for c in children),
+                         logits=out.logits, matrix=out.matrix, fallback=out.fallback)
         self.trace.steps.append(step)
         return step
 
-    def _find(self, node: Find) -> TraceStep:
-        logits = self.logits[(node.text, node.head)]
-        return TraceStep(0, node, (), softmax(logits), logits=logits)
 
-    def _relate(self, node: Relate, x: np.ndarray, *landmarks: np.ndarray) -> TraceStep:
-        m = self.graph.relation_matrix(node.relation)
-        if len(landmarks) != m.ndim - 1:
-            raise ReclipError(
-                f"relation {node.relation!r} takes {m.ndim - 1} landmark(s), got {len(landmarks)}"
-            )
-        support = m @ landmarks[0] if m.ndim == 2 else np.einsum("ijk,j,k->i", m, *landmarks)
-        return self._renormalise(node, x, x * support, m)
+def _find(ev: _Evaluator, node: Find) -> _Outcome:
+    logits = ev.logits[(node.text, node.head)]
+    return _Outcome(softmax(logits), logits=logits)
 
-    def _superlative(self, node: Superlative, x: np.ndarray) -> TraceStep:
-        s = self.graph.superlative_matrix(node.kind, x)
-        return self._renormalise(node, x, x * (s @ x), s)
 
-    def _ordinal(self, node: Ordinal, x: np.ndarray) -> TraceStep:
-        if node.n < 1:
-            raise ReclipError(f"ordinal position must be 1 or more, got {node.n}")
-        s = self.graph.superlative_matrix(node.kind, x)
-        member = 1.0 / (1.0 + np.exp(-(x / x.max() - ORDINAL_MEMBER_MID) / ORDINAL_MEMBER_WIDTH))
-        ahead = s.T @ member            # expected number of x's more <kind> than i
-        position = np.exp(-((ahead - (node.n - 1)) ** 2) / (2 * ORDINAL_SIGMA**2))
-        return self._renormalise(node, x, x * position, s)
+def _relate(ev: _Evaluator, node: Relate, x: np.ndarray, *landmarks: np.ndarray) -> _Outcome:
+    m = ev.graph.relation_matrix(node.relation)
+    if len(landmarks) != m.ndim - 1:
+        raise ReclipError(
+            f"relation {node.relation!r} takes {m.ndim - 1} landmark(s), got {len(landmarks)}"
+        )
+    support = m @ landmarks[0] if m.ndim == 2 else np.einsum("ijk,j,k->i", m, *landmarks)
+    return _renormalise(x, x * support, m)
 
-    def _and(self, node: And, *args: np.ndarray) -> TraceStep:
-        p = np.prod(np.stack(args), axis=0)
-        return self._renormalise(node, args[0], p, None)
 
-    def _renormalise(self, node: Node, fallback: np.ndarray, p: np.ndarray,
-                     matrix: np.ndarray | None) -> TraceStep:
-        total = p.sum()
-        if not total > 0 or not np.isfinite(total):
-            reason = "no proposal satisfies it; returned its first input unchanged"
-            return TraceStep(0, node, (), fallback.copy(), matrix=matrix, fallback=reason)
-        return TraceStep(0, node, (), p / total, matrix=matrix)
+def _superlative(ev: _Evaluator, node: Superlative, x: np.ndarray) -> _Outcome:
+    s = ev.graph.superlative_matrix(node.kind, x)
+    return _renormalise(x, x * (s @ x), s)
+
+
+def _ordinal(ev: _Evaluator, node: Ordinal, x: np.ndarray) -> _Outcome:
+    if node.n < 1:
+        raise ReclipError(f"ordinal position must be 1 or more, got {node.n}")
+    s = ev.graph.superlative_matrix(node.kind, x)
+    member = 1.0 / (1.0 + np.exp(-(x / x.max() - ORDINAL_MEMBER_MID) / ORDINAL_MEMBER_WIDTH))
+    ahead = s.T @ member            # expected number of x's more <kind> than i
+    position = np.exp(-((ahead - (node.n - 1)) ** 2) / (2 * ORDINAL_SIGMA**2))
+    return _renormalise(x, x * position, s)
+
+
+def _and(ev: _Evaluator, node: And, *args: np.ndarray) -> _Outcome:
+    return _renormalise(args[0], np.prod(np.stack(args), axis=0), None)
+
+
+def _renormalise(fallback: np.ndarray, p: np.ndarray, matrix: np.ndarray | None) -> _Outcome:
+    total = p.sum()
+    if not total > 0 or not np.isfinite(total):
+        reason = "no proposal satisfies it; returned its first input unchanged"
+        return _Outcome(fallback.copy(), matrix, reason)
+    return _Outcome(p / total, matrix)
+
+
+# The interpreter's one dispatch: node type -> the function computing its distribution.
+NODE_FUNCTIONS: dict[type[Node], Callable[..., _Outcome]] = {
+    Find: _find, Relate: _relate, Superlative: _superlative, Ordinal: _ordinal, And: _and,
+}
 
 
 def execute(program: Program | Node, graph: ProposalGraph, scorer: Scorer,
