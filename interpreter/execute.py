@@ -14,9 +14,10 @@ from PIL import Image
 
 from grammar.ast import And, Find, Node, Ordinal, Program, Relate, Superlative, walk
 from interpreter.graph import ProposalGraph
-from interpreter.proposals import FindText, Scorer, ScorerError
+from interpreter.proposals import FindText, Scorer, ScorerError, check_masks
 from interpreter.trace import Trace, TraceStep
 from primitives import ReclipError
+from primitives.support import mass_above, mass_below
 
 # Ordinal membership: a proposal counts as "an x" by a smooth step of its
 # probability relative to the most likely x (0.5 -> half a member, width 0.1).
@@ -25,6 +26,12 @@ ORDINAL_MEMBER_WIDTH = 0.1
 # Ordinal position: weight exp(-(rank - (n-1))^2 / (2 sigma^2)); sigma 0.3 makes a
 # neighbour in the order ~250x less likely than the exact position.
 ORDINAL_SIGMA = 0.3
+# An ordinal asking for position n among fewer than n - ORDINAL_COUNT_SLACK candidates
+# (counted softly by membership) falls back instead of crowning a non-candidate.
+ORDINAL_COUNT_SLACK = 0.5
+# Superlative and ordinal steps record their comparative matrix in the trace up to
+# this many proposals (a page of 300 proposals still shows its rows).
+TRACE_MATRIX_MAX = 300
 
 
 @dataclass
@@ -50,10 +57,10 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return z / z.sum()
 
 
-def find_texts(root: Node) -> list[FindText]:
-    """The distinct (text, head) pairs of a program's find nodes, in program order."""
+def find_texts(*roots: Node) -> list[FindText]:
+    """The distinct (text, head) pairs of the programs' find nodes, in program order."""
     seen: dict[tuple[str, str | None], FindText] = {}
-    for node in walk(root):
+    for node in (n for root in roots for n in walk(root)):
         if isinstance(node, Find):
             seen.setdefault((node.text, node.head), FindText(node.text, node.head))
     return list(seen.values())
@@ -110,28 +117,43 @@ def _find(ev: _Evaluator, node: Find) -> _Outcome:
 
 
 def _relate(ev: _Evaluator, node: Relate, x: np.ndarray, *landmarks: np.ndarray) -> _Outcome:
-    m = ev.graph.relation_matrix(node.relation)
-    if len(landmarks) != m.ndim - 1:
+    wanted = ev.graph.registry.get(node.relation, ("relation", "ternary")).landmarks
+    if len(landmarks) != wanted:
         raise ReclipError(
-            f"relation {node.relation!r} takes {m.ndim - 1} landmark(s), got {len(landmarks)}"
+            f"relation {node.relation!r} takes {wanted} landmark(s), got {len(landmarks)}"
         )
-    support = m @ landmarks[0] if m.ndim == 2 else np.einsum("ijk,j,k->i", m, *landmarks)
+    support, m, _ = ev.graph.relation_support(node.relation, *landmarks)
     return _renormalise(x, x * support, m)
 
 
 def _superlative(ev: _Evaluator, node: Superlative, x: np.ndarray) -> _Outcome:
-    s = ev.graph.superlative_matrix(node.kind, x)
-    return _renormalise(x, x * (s @ x), s)
+    key = ev.graph.superlative_key(node.kind, x)
+    return _renormalise(x, x * mass_below(key, x), _comparative(key))
 
 
 def _ordinal(ev: _Evaluator, node: Ordinal, x: np.ndarray) -> _Outcome:
     if node.n < 1:
         raise ReclipError(f"ordinal position must be 1 or more, got {node.n}")
-    s = ev.graph.superlative_matrix(node.kind, x)
+    key = ev.graph.superlative_key(node.kind, x)
     member = 1.0 / (1.0 + np.exp(-(x / x.max() - ORDINAL_MEMBER_MID) / ORDINAL_MEMBER_WIDTH))
-    ahead = s.T @ member            # expected number of x's more <kind> than i
+    count = float(member.sum())     # how many x's there are, softly
+    if node.n > count + ORDINAL_COUNT_SLACK:
+        reason = (f"asks for number {node.n} but there are only about {count:.0f} candidates; "
+                  "returned its input unchanged")
+        return _Outcome(x.copy(), _comparative(key), reason)
+    ahead = mass_above(key, member)  # expected number of x's more <kind> than i
     position = np.exp(-((ahead - (node.n - 1)) ** 2) / (2 * ORDINAL_SIGMA**2))
-    return _renormalise(x, x * position, s)
+    return _renormalise(x, x * position, _comparative(key))
+
+
+def _comparative(key: np.ndarray) -> np.ndarray | None:
+    """The comparative matrix S[i, j] = key_i > key_j for the trace, up to TRACE_MATRIX_MAX
+    proposals (the distributions never need it: primitives.support sorts instead)."""
+    if len(key) > TRACE_MATRIX_MAX:
+        return None
+    m = (key[:, None] > key[None, :]).astype(np.float64)
+    np.fill_diagonal(m, 0.0)
+    return m
 
 
 def _and(ev: _Evaluator, node: And, *args: np.ndarray) -> _Outcome:
@@ -155,11 +177,24 @@ NODE_FUNCTIONS: dict[type[Node], Callable[..., _Outcome]] = {
 def execute(program: Program | Node, graph: ProposalGraph, scorer: Scorer,
             image: Image.Image) -> Result:
     """Run a program over a proposal graph; all find texts go to the scorer in one call."""
-    if not isinstance(program, Program):
-        program = Program(program)
-    texts = find_texts(program.root)
-    logits = score_texts(scorer, image, graph, texts)
-    ev = _Evaluator(graph, {(str(t), t.head): row for t, row in zip(texts, logits)})
+    return execute_many([program], graph, scorer, image)[0]
+
+
+def execute_many(programs: Sequence[Program | Node], graph: ProposalGraph, scorer: Scorer,
+                 image: Image.Image) -> list[Result]:
+    """Run programs over one proposal graph, in order: the find texts of all of them go to
+    the scorer in one call, and relation matrices are computed once for all."""
+    programs = [p if isinstance(p, Program) else Program(p) for p in programs]
+    if image is not None:  # the synthetic gold check runs programs without pixels
+        check_masks(graph.proposals, image.size)
+    texts = find_texts(*(p.root for p in programs))
+    logits = score_texts(scorer, image, graph, texts) if texts else np.zeros((0, len(graph)))
+    table = {(str(t), t.head): row for t, row in zip(texts, logits)}
+    return [_run(program, graph, table) for program in programs]
+
+
+def _run(program: Program, graph: ProposalGraph, logits: dict[tuple[str, str | None], np.ndarray]) -> Result:
+    ev = _Evaluator(graph, logits)
     final = ev.eval(program.root, ())
     index = int(np.argmax(final.distribution))
     return Result(index, list(graph.proposals[index].box), final.distribution, program, ev.trace, graph)

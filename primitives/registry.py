@@ -157,24 +157,69 @@ class Registry:
         """The primitive's matrix over N boxes: (N, N), or (N, N, N) for ternary.
 
         Entries where an index repeats (i == j, ...) are zero: an object is never
-        left of itself, nor between itself and another.
+        left of itself, nor between itself and another. A ternary matrix is built in
+        blocks of rows (memory: the result only) and refused beyond MAX_CELLS; for
+        large N, ``primitives.support.ternary_support`` contracts it with the
+        landmarks instead.
         """
         p = self.get(name)
-        n = len(boxes)
         b = np.asarray(boxes, dtype=np.float64)
-        if p.kind == "relation":
-            m = _call(p, (n, n), b[:, None, :], b[None, :, :])
-        elif p.kind == "ternary":
-            m = _call(p, (n, n, n), b[:, None, None, :], b[None, :, None, :], b[None, None, :, :])
-            i, j, k = np.ogrid[:n, :n, :n]
-            m = np.where((i == j) | (i == k) | (j == k), 0.0, m)
-        else:
-            w = np.full(n, 1.0 / n) if weights is None else np.asarray(weights, dtype=np.float64)
-            key = _call(p, (n,), b, w)
+        n = len(b)
+        if p.kind == "superlative":
+            key = self.key(name, b, weights)
             m = (key[:, None] > key[None, :]).astype(np.float64)
-        if p.kind != "ternary":
             np.fill_diagonal(m, 0.0)
+            return m
+        everyone = np.arange(n)
+        if p.kind == "relation":
+            return self.block(name, b, everyone, everyone)
+        if n**3 > MAX_CELLS:
+            raise RegistryError(
+                f"the ternary matrix of {name!r} over {n} boxes would hold {n**3:,} values; "
+                "use primitives.support.ternary_support, which contracts it with the landmarks"
+            )
+        m = np.empty((n, n, n))
+        for rows in row_chunks(n, n * n):
+            m[rows] = self.block(name, b, rows, everyone, everyone)
         return m
+
+    def block(self, name: str, boxes: np.ndarray, rows: np.ndarray, *columns: np.ndarray) -> np.ndarray:
+        """The relation's values for boxes[rows] against boxes[columns] (one index array per
+        landmark): shape (len(rows), len(columns[0]), ...), zero where an index repeats."""
+        p = self.get(name, ("relation", "ternary"))
+        if len(columns) != p.landmarks:
+            raise RegistryError(f"{p.kind} {name!r} takes {p.landmarks} landmark(s), got {len(columns)}")
+        b = np.asarray(boxes, dtype=np.float64)
+        index = [np.asarray(rows)] + [np.asarray(c) for c in columns]
+        ndim = len(index)
+        axes = [ix.reshape((1,) * k + (-1,) + (1,) * (ndim - k - 1)) for k, ix in enumerate(index)]
+        m = _call(p, tuple(len(ix) for ix in index), *[b[ax] for ax in axes])
+        repeated = np.zeros(m.shape, dtype=bool)
+        for k in range(ndim):
+            for l in range(k + 1, ndim):
+                repeated = repeated | (axes[k] == axes[l])
+        m[repeated] = 0.0
+        return m
+
+    def key(self, name: str, boxes: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        """A superlative's key over N boxes (larger = more so); weights default to uniform."""
+        p = self.get(name, "superlative")
+        b = np.asarray(boxes, dtype=np.float64)
+        n = len(b)
+        w = np.full(n, 1.0 / n) if weights is None else np.asarray(weights, dtype=np.float64)
+        return _call(p, (n,), b, w)
+
+
+# A ternary matrix of more values than this is refused (2**24 doubles: 128 MiB).
+MAX_CELLS = 2**24
+# Rows are evaluated in blocks of about this many values, bounding temporaries.
+BLOCK_CELLS = 2**16
+
+
+def row_chunks(n: int, cells_per_row: int) -> list[np.ndarray]:
+    """Row index blocks of about BLOCK_CELLS values each."""
+    size = max(1, BLOCK_CELLS // max(1, cells_per_row))
+    return [np.arange(start, min(n, start + size)) for start in range(0, n, size)]
 
 
 def _call(p: Primitive, shape: tuple[int, ...], *args: np.ndarray) -> np.ndarray:
