@@ -216,3 +216,17 @@ def test_hull_of_two_boxes_by_hand():
     assert hull_areas(np.array([20, 0, 30, 10.0]), b, c) == pytest.approx(0.0)      # off the diagonal
     assert hull_areas(np.array([10, 10, 20, 20.0]), b, c) == pytest.approx(100.0)   # on it
     assert hull_areas(np.array([10, 0, 20, 10.0]), b, c) == pytest.approx(50.0)     # half of it
+
+
+def test_primitives_from_the_entry_point_group_join_the_registry(monkeypatch):
+    from primitives import Primitive
+
+    reg = Registry()
+    touch = Primitive("touch", "relation", lambda a, b: a[..., 0] * 0.0, ("touch",))
+    monkeypatch.setattr(reg.catalog._catalogue, "get_entry_points", lambda: {"touch": touch})
+    assert reg.catalog.entry_point_group.startswith("reclip_primitives")
+    assert reg.get("touch", "relation") is touch and reg.words("relation") == {"touch": "touch"}
+    broken = Registry()
+    monkeypatch.setattr(broken.catalog._catalogue, "get_entry_points", lambda: {"oops": len})
+    with pytest.raises(RegistryError, match="'oops' from entry point group .* not a primitives.Primitive"):
+        broken.names()
