@@ -6,7 +6,7 @@ import importlib
 import sys
 import time
 
-BENCHMARKS = ["benchmarks.bench_compile", "benchmarks.bench_scoring"]
+BENCHMARKS = ["benchmarks.bench_compile", "benchmarks.bench_scoring", "benchmarks.bench_scale"]
 
 
 def main(argv: list[str] | None = None) -> int:

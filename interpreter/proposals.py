@@ -55,6 +55,18 @@ def as_proposals(items: Iterable[Any]) -> list[Proposal]:
     return out
 
 
+def check_masks(proposals: Sequence[Proposal], image_size: tuple[int, int]) -> None:
+    """Refuse a proposal whose mask does not cover the image pixel for pixel
+    (``image_size`` = (width, height), as PIL gives it)."""
+    w, h = image_size
+    for i, p in enumerate(proposals):
+        if p.mask is not None and p.mask.shape != (h, w):
+            raise BoxError(
+                f"proposal {i}: mask is {p.mask.shape[1]}x{p.mask.shape[0]} (w x h) "
+                f"but the image is {w}x{h}"
+            )
+
+
 class FindText(str):
     """The text of one ``find`` node, carrying its head noun for scorers that use it.
 

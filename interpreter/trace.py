@@ -16,8 +16,10 @@ class TraceStep:
 
     ``path`` locates the node in the tree (child indices from the root; the root is
     ``()``); ``inputs`` are the step numbers of its children; ``matrix`` is the
-    relation or comparative matrix used; ``fallback`` says why the node returned its
-    input unchanged (no proposal satisfied the relation), else None.
+    relation or comparative matrix used (None where none was built: a ternary relation
+    over more than LANDMARK_CAP proposals, a superlative or ordinal over more than
+    TRACE_MATRIX_MAX); ``fallback`` says why the node returned its input unchanged (no
+    proposal satisfied the relation, an ordinal position beyond the candidates), else None.
     """
 
     step: int

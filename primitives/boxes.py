@@ -92,40 +92,49 @@ def gap_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.hypot(dx, dy)
 
 
-def sample_points(b: np.ndarray, per_side: int = 8) -> np.ndarray:
-    """Cell centres of a per_side x per_side grid in each box: shape (..., per_side**2, 2)."""
-    t = (np.arange(per_side) + 0.5) / per_side
-    xs = b[..., 0, None] + t * widths(b)[..., None]            # (..., k)
-    ys = b[..., 1, None] + t * heights(b)[..., None]           # (..., k)
-    gx = np.repeat(xs[..., :, None], per_side, axis=-1)        # (..., k, k)
-    gy = np.repeat(ys[..., None, :], per_side, axis=-2)        # (..., k, k)
-    return np.stack([gx, gy], axis=-1).reshape(*b.shape[:-1], per_side * per_side, 2)
+def hull_areas(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Exact area of a ∩ hull(b ∪ c), the convex hull of two boxes, broadcasting.
 
-
-def in_hull_of_two_boxes(points: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Whether each point lies in the convex hull of boxes a and b.
-
-    The hull of two axis-aligned boxes is the union over t in [0, 1] of the box
-    t·a + (1-t)·b, so a point is inside iff some t satisfies four linear
-    inequalities at once: intersect their t-intervals with [0, 1].
-    ``points`` is (..., P, 2); a and b broadcast against (..., 4).
+    The hull is the bounding box of b and c minus at most one right triangle at each
+    of its four corners: at the (max x, max y) corner, say, the hull's edge joins the
+    two boxes' (x1, y1) corners when one box reaches max x and the other max y. So
+    area(a ∩ hull) = area(a ∩ bbox) - Σ over corners of area(a ∩ triangle), each in
+    closed form (``_corner_triangle_areas``).
     """
-    lo = np.zeros(np.broadcast_shapes(points.shape[:-1], a.shape[:-1] + (1,), b.shape[:-1] + (1,)))
-    hi = np.ones_like(lo)
-    for axis in (0, 1):
-        p = points[..., axis]
-        for lower, edge in ((True, axis), (False, axis + 2)):
-            ea = a[..., edge, None]
-            eb = b[..., edge, None]
-            d = ea - eb                                    # edge(t) = eb + t·d
-            rhs = p - eb
-            # lower edge: eb + t·d <= p ; upper edge: eb + t·d >= p
-            sign = 1.0 if lower else -1.0
-            dd, rr = sign * d, sign * rhs                  # constraint: t·dd <= rr
-            with np.errstate(divide="ignore", invalid="ignore"):
-                bound = np.where(dd != 0, rr / np.where(dd != 0, dd, 1), 0.0)
-            hi = np.where(dd > 0, np.minimum(hi, bound), hi)
-            lo = np.where(dd < 0, np.maximum(lo, bound), lo)
-            never = (dd == 0) & (rr < 0)
-            hi = np.where(never, -1.0, hi)
-    return lo <= hi
+    bbox = np.stack([np.minimum(b[..., 0], c[..., 0]), np.minimum(b[..., 1], c[..., 1]),
+                     np.maximum(b[..., 2], c[..., 2]), np.maximum(b[..., 3], c[..., 3])], axis=-1)
+    in_bbox = intersection_areas(a, bbox)
+    total = in_bbox
+    for x_edge, y_edge in ((0, 1), (0, 3), (2, 1), (2, 3)):
+        total = total - _corner_triangle_areas(a, b, c, x_edge, y_edge)
+    # the subtraction leaves rounding dust (where the true area is 0, or all of a): snap it
+    return np.where(total > 1e-9 * areas(a), np.minimum(total, in_bbox), 0.0)
+
+
+def _corner_triangle_areas(a: np.ndarray, b: np.ndarray, c: np.ndarray, x_edge: int, y_edge: int) -> np.ndarray:
+    """Area of a ∩ the triangle the hull of b and c cuts off one corner of their bbox.
+
+    Local coordinates run from that corner inward: u along x, v along y. The triangle
+    is {u, v >= 0, u/A + v/B <= 1}; its legs are A = how far the box reaching the
+    corner's y stops short of the corner's x, and B likewise. The area of
+    [0, u] x [0, v] ∩ triangle is AB/2 · (1 - (1-u/A)₊² - (1-v/B)₊² + (1-u/A-v/B)₊²)
+    (the triangle less the similar triangles beyond u and beyond v, plus the one beyond
+    both); over a rectangle [u0, u1] x [v0, v1] by inclusion-exclusion, all terms but
+    the last cancel.
+    """
+    sx = 1.0 if x_edge == 2 else -1.0   # +1: the corner is at max x
+    sy = 1.0 if y_edge == 3 else -1.0
+    bx, cx, by, cy = sx * b[..., x_edge], sx * c[..., x_edge], sy * b[..., y_edge], sy * c[..., y_edge]
+    corner_x, corner_y = np.maximum(bx, cx), np.maximum(by, cy)
+    leg_a = corner_x - np.where(by >= cy, bx, cx)
+    leg_b = corner_y - np.where(bx >= cx, by, cy)
+    ok = (leg_a > 0) & (leg_b > 0)
+    inv_a = np.where(ok, 1.0 / np.where(ok, leg_a, 1.0), 0.0)
+    inv_b = np.where(ok, 1.0 / np.where(ok, leg_b, 1.0), 0.0)
+    # a's extent in local coordinates, scaled by the legs, clipped to u, v >= 0
+    u0 = np.clip(corner_x - sx * a[..., x_edge], 0, None) * inv_a
+    u1 = np.clip(corner_x - sx * a[..., 2 - x_edge], 0, None) * inv_a
+    v0 = np.clip(corner_y - sy * a[..., y_edge], 0, None) * inv_b
+    v1 = np.clip(corner_y - sy * a[..., 4 - y_edge], 0, None) * inv_b
+    beyond = lambda u, v: np.square(np.clip(1.0 - u - v, 0, None))  # noqa: E731
+    return 0.5 * np.where(ok, leg_a * leg_b, 0.0) * (beyond(u1, v1) - beyond(u0, v1) - beyond(u1, v0) + beyond(u0, v0))

@@ -21,16 +21,18 @@ Signatures (boxes are arrays whose last axis is x0, y0, x1, y1; image y grows do
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+import itertools
+from dataclasses import dataclass
 from typing import Callable, Iterable, Literal
 
 import numpy as np
 
+from primitives.catalog import Catalog
 from primitives.errors import RegistryError
 
 Kind = Literal["relation", "ternary", "superlative"]
 KINDS: tuple[Kind, ...] = ("relation", "ternary", "superlative")
-ARITY = {"relation": 2, "ternary": 3, "superlative": 1}
+_PRIVATE = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -54,10 +56,19 @@ class Primitive:
         return {"relation": 1, "ternary": 2, "superlative": 0}[self.kind]
 
 
-@dataclass
 class Registry:
-    _items: dict[str, Primitive] = field(default_factory=dict)
-    _version: int = 0  # bumped on every change, so caches of word tables can notice
+    """Primitives by name, stored in one ``Catalog`` (kind ``"primitives"`` for REGISTRY).
+
+    ``Registry()`` makes a private registry (its own catalogue namespace), for a
+    compiler or parser that must see only its own primitives. Besides the decorators,
+    an installed package may offer ``Primitive`` objects under the entry point group
+    ``reclip_primitives``; modules that register through the decorators are loaded
+    from the group ``reclip.relations`` by ``reclip.plugins``.
+    """
+
+    def __init__(self, kind: str | None = None) -> None:
+        self.catalog: Catalog[Primitive] = Catalog(kind or f"primitives_{next(_PRIVATE)}", "primitive")
+        self._words: dict[tuple[Kind, tuple], dict[str, str]] = {}
 
     # -- registering -------------------------------------------------------------
     def _register(self, kind: Kind, name: str, words: Iterable[str], replace: bool, **extra: str | None):
@@ -70,13 +81,8 @@ class Registry:
             raise RegistryError(f"primitive {name!r} has an empty word")
 
         def decorate(fn: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
-            if name in self._items and not replace:
-                raise RegistryError(
-                    f"primitive {name!r} is already registered; pass replace=True to redefine it"
-                )
             doc = (fn.__doc__ or "").strip().split("\n")[0]
-            self._items[name] = Primitive(name, kind, fn, words, doc, **extra)
-            self._version += 1
+            self.catalog.add(name, Primitive(name, kind, fn, words, doc, **extra), replace=replace)
             return fn
 
         return decorate
@@ -100,20 +106,31 @@ class Registry:
 
     def unregister(self, name: str) -> None:
         self.get(name)
-        del self._items[name]
-        self._version += 1
+        self.catalog.remove(name)
 
     # -- looking up --------------------------------------------------------------
+    def _entries(self) -> dict[str, Primitive]:
+        entries = self.catalog.all()
+        for name, entry in entries.items():
+            if not isinstance(entry, Primitive):
+                raise RegistryError(
+                    f"primitive {name!r} from entry point group {self.catalog.entry_point_group} "
+                    f"is a {type(entry).__name__}, not a primitives.Primitive"
+                )
+        return entries
+
     @property
-    def version(self) -> int:
-        return self._version
+    def version(self) -> tuple[tuple[str, int], ...]:
+        """Changes whenever an entry does (derived from the entries themselves, so it
+        stays true when entries are restored behind the registry's back)."""
+        return tuple((name, id(entry)) for name, entry in self.catalog.all().items())
 
     def __contains__(self, name: object) -> bool:
-        return name in self._items
+        return name in self.catalog
 
     def get(self, name: str, kind: Kind | Iterable[Kind] | None = None) -> Primitive:
         kinds = (kind,) if isinstance(kind, str) else tuple(kind or KINDS)
-        item = self._items.get(name)
+        item = self._entries().get(name)
         if item is None or item.kind not in kinds:
             what = " or ".join(kinds) if kind else "primitive"
             near = self.closest(name, kinds)
@@ -123,46 +140,98 @@ class Registry:
 
     def names(self, kind: Kind | Iterable[Kind] | None = None) -> list[str]:
         kinds = (kind,) if isinstance(kind, str) else tuple(kind or KINDS)
-        return [n for n, p in self._items.items() if p.kind in kinds]
+        return [n for n, p in self._entries().items() if p.kind in kinds]
 
     def items(self, kind: Kind | None = None) -> list[Primitive]:
-        return [self._items[n] for n in self.names(kind)]
+        kinds = (kind,) if isinstance(kind, str) else tuple(kind or KINDS)
+        return [p for p in self._entries().values() if p.kind in kinds]
 
     def closest(self, name: str, kind: Kind | Iterable[Kind] | None = None, n: int = 3) -> list[str]:
         """Registered names nearest to ``name``, for 'did you mean' messages."""
         return difflib.get_close_matches(name, self.names(kind), n=n, cutoff=0.5)
 
     def words(self, kind: Kind) -> dict[str, str]:
-        """Word (lower-case, single-spaced) -> primitive name, for one kind."""
-        table: dict[str, str] = {}
-        for p in self.items(kind):
-            for w in p.words:
-                table.setdefault(w, p.name)
-        return table
+        """Word (lower-case, single-spaced) -> primitive name, for one kind (cached per version)."""
+        version = self.version
+        key = (kind, version)
+        if key not in self._words:
+            # tables of an older version are stale: keep only the current version's
+            self._words = {k: t for k, t in self._words.items() if k[1] == version}
+            table: dict[str, str] = {}
+            for p in self.items(kind):
+                for w in p.words:
+                    table.setdefault(w, p.name)
+            self._words[key] = table
+        return dict(self._words[key])
 
     # -- computing ---------------------------------------------------------------
     def matrix(self, name: str, boxes: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
         """The primitive's matrix over N boxes: (N, N), or (N, N, N) for ternary.
 
         Entries where an index repeats (i == j, ...) are zero: an object is never
-        left of itself, nor between itself and another.
+        left of itself, nor between itself and another. A ternary matrix is built in
+        blocks of rows (memory: the result only) and refused beyond MAX_CELLS; for
+        large N, ``primitives.support.ternary_support`` contracts it with the
+        landmarks instead.
         """
         p = self.get(name)
-        n = len(boxes)
         b = np.asarray(boxes, dtype=np.float64)
-        if p.kind == "relation":
-            m = _call(p, (n, n), b[:, None, :], b[None, :, :])
-        elif p.kind == "ternary":
-            m = _call(p, (n, n, n), b[:, None, None, :], b[None, :, None, :], b[None, None, :, :])
-            i, j, k = np.ogrid[:n, :n, :n]
-            m = np.where((i == j) | (i == k) | (j == k), 0.0, m)
-        else:
-            w = np.full(n, 1.0 / n) if weights is None else np.asarray(weights, dtype=np.float64)
-            key = _call(p, (n,), b, w)
+        n = len(b)
+        if p.kind == "superlative":
+            key = self.key(name, b, weights)
             m = (key[:, None] > key[None, :]).astype(np.float64)
-        if p.kind != "ternary":
             np.fill_diagonal(m, 0.0)
+            return m
+        everyone = np.arange(n)
+        if p.kind == "relation":
+            return self.block(name, b, everyone, everyone)
+        if n**3 > MAX_CELLS:
+            raise RegistryError(
+                f"the ternary matrix of {name!r} over {n} boxes would hold {n**3:,} values; "
+                "use primitives.support.ternary_support, which contracts it with the landmarks"
+            )
+        m = np.empty((n, n, n))
+        for rows in row_chunks(n, n * n):
+            m[rows] = self.block(name, b, rows, everyone, everyone)
         return m
+
+    def block(self, name: str, boxes: np.ndarray, rows: np.ndarray, *columns: np.ndarray) -> np.ndarray:
+        """The relation's values for boxes[rows] against boxes[columns] (one index array per
+        landmark): shape (len(rows), len(columns[0]), ...), zero where an index repeats."""
+        p = self.get(name, ("relation", "ternary"))
+        if len(columns) != p.landmarks:
+            raise RegistryError(f"{p.kind} {name!r} takes {p.landmarks} landmark(s), got {len(columns)}")
+        b = np.asarray(boxes, dtype=np.float64)
+        index = [np.asarray(rows)] + [np.asarray(c) for c in columns]
+        ndim = len(index)
+        axes = [ix.reshape((1,) * k + (-1,) + (1,) * (ndim - k - 1)) for k, ix in enumerate(index)]
+        m = _call(p, tuple(len(ix) for ix in index), *[b[ax] for ax in axes])
+        repeated = np.zeros(m.shape, dtype=bool)
+        for k in range(ndim):
+            for l in range(k + 1, ndim):
+                repeated = repeated | (axes[k] == axes[l])
+        m[repeated] = 0.0
+        return m
+
+    def key(self, name: str, boxes: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        """A superlative's key over N boxes (larger = more so); weights default to uniform."""
+        p = self.get(name, "superlative")
+        b = np.asarray(boxes, dtype=np.float64)
+        n = len(b)
+        w = np.full(n, 1.0 / n) if weights is None else np.asarray(weights, dtype=np.float64)
+        return _call(p, (n,), b, w)
+
+
+# A ternary matrix of more values than this is refused (2**24 doubles: 128 MiB).
+MAX_CELLS = 2**24
+# Rows are evaluated in blocks of about this many values, bounding temporaries.
+BLOCK_CELLS = 2**16
+
+
+def row_chunks(n: int, cells_per_row: int) -> list[np.ndarray]:
+    """Row index blocks of about BLOCK_CELLS values each."""
+    size = max(1, BLOCK_CELLS // max(1, cells_per_row))
+    return [np.arange(start, min(n, start + size)) for start in range(0, n, size)]
 
 
 def _call(p: Primitive, shape: tuple[int, ...], *args: np.ndarray) -> np.ndarray:
@@ -185,7 +254,7 @@ def _call(p: Primitive, shape: tuple[int, ...], *args: np.ndarray) -> np.ndarray
     return out
 
 
-REGISTRY = Registry()
+REGISTRY = Registry("primitives")
 relation = REGISTRY.relation
 ternary = REGISTRY.ternary
 superlative = REGISTRY.superlative

@@ -16,9 +16,8 @@ from primitives.boxes import (
     centres_y,
     diagonals,
     gap_distances,
-    in_hull_of_two_boxes,
+    hull_areas,
     intersection_areas,
-    sample_points,
 )
 from primitives.registry import relation, superlative, ternary
 
@@ -76,13 +75,10 @@ def near(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 @ternary("between", words=["between", "in between", "in the middle of"])
 def between(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """Share of a's area inside the convex hull of b and c (sampled on an 8x8 grid)."""
-    shape = np.broadcast_shapes(a.shape, b.shape, c.shape)
-    pts = sample_points(np.broadcast_to(a, shape))
-    inside = in_hull_of_two_boxes(pts, np.broadcast_to(b, shape), np.broadcast_to(c, shape))
+    """Share of a's area inside the convex hull of b and c (exact), times the shares outside each."""
     # A box overlapping a landmark is "inside" the hull trivially; count only the
     # part of a outside both landmarks, so "between" means the space between them.
-    return inside.mean(axis=-1) * _outside_share(a, b) * _outside_share(a, c)
+    return hull_areas(a, b, c) / areas(a) * _outside_share(a, b) * _outside_share(a, c)
 
 
 def _outside_share(a: np.ndarray, b: np.ndarray) -> np.ndarray:

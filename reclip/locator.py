@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from PIL import Image
 
 from grammar import Node, Program, compile_expression, parse_program
-from interpreter import ProposalGraph, Result, Scorer, execute
+from interpreter import ProposalGraph, Result, Scorer, execute_many
 from primitives import REGISTRY, ReclipError, Registry
 from reclip.files import load_image
 
@@ -48,7 +48,17 @@ class Locator:
 
     def run(self, program: Program | Node | str, image: ImageLike, proposals: Iterable[Any]) -> Result:
         """Run a program (an AST, or program text as a user edited it)."""
-        if isinstance(program, str):
-            program = parse_program(program, self.registry)
+        return self.run_many([program], image, proposals)[0]
+
+    def locate_many(self, image: ImageLike, expressions: Sequence[str],
+                    proposals: Iterable[Any]) -> list[Result]:
+        """Several expressions over one image and one set of proposals, results in order:
+        one scorer call for all their find texts, relations computed once."""
+        return self.run_many([self.compile(e) for e in expressions], image, proposals)
+
+    def run_many(self, programs: Sequence[Program | Node | str], image: ImageLike,
+                 proposals: Iterable[Any]) -> list[Result]:
+        """Several programs over one image and one proposal graph, results in order."""
+        programs = [parse_program(p, self.registry) if isinstance(p, str) else p for p in programs]
         graph = proposals if isinstance(proposals, ProposalGraph) else ProposalGraph(proposals, self.registry)
-        return execute(program, graph, self.scorer, load_image(image))
+        return execute_many(programs, graph, self.scorer, load_image(image))
