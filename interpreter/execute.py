@@ -27,8 +27,12 @@ ORDINAL_MEMBER_WIDTH = 0.1
 # neighbour in the order ~250x less likely than the exact position.
 ORDINAL_SIGMA = 0.3
 # An ordinal asking for position n among fewer than n - ORDINAL_COUNT_SLACK candidates
-# (counted softly by membership) falls back instead of crowning a non-candidate.
-ORDINAL_COUNT_SLACK = 0.5
+# falls back instead of crowning a non-candidate. Candidates are counted softly (the sum
+# of memberships of at least ORDINAL_COUNT_FLOOR, so a thousand near-zero memberships do
+# not add up to one); a soft find undercounts (three triangles counted 2.42 on the
+# synthetic set), hence the slack: the 3rd of 2 hard candidates falls back, of 2.42 not.
+ORDINAL_COUNT_SLACK = 0.9
+ORDINAL_COUNT_FLOOR = 0.1
 # Superlative and ordinal steps record their comparative matrix in the trace up to
 # this many proposals (a page of 300 proposals still shows its rows).
 TRACE_MATRIX_MAX = 300
@@ -136,7 +140,7 @@ def _ordinal(ev: _Evaluator, node: Ordinal, x: np.ndarray) -> _Outcome:
         raise ReclipError(f"ordinal position must be 1 or more, got {node.n}")
     key = ev.graph.superlative_key(node.kind, x)
     member = 1.0 / (1.0 + np.exp(-(x / x.max() - ORDINAL_MEMBER_MID) / ORDINAL_MEMBER_WIDTH))
-    count = float(member.sum())     # how many x's there are, softly
+    count = float(member[member >= ORDINAL_COUNT_FLOOR].sum())  # how many x's there are, softly
     if node.n > count + ORDINAL_COUNT_SLACK:
         reason = (f"asks for number {node.n} but there are only about {count:.0f} candidates; "
                   "returned its input unchanged")

@@ -148,3 +148,18 @@ def test_locate_many_compiles_each_and_scores_once(blank_image):
     results = Locator(scorer).locate_many(blank_image, ["the leftmost red cup", "the blue cup"], SCENE)
     assert len(scorer.calls) == 1
     assert [r.index for r in results] == [0, 1]
+
+
+def test_an_ordinal_one_past_hard_candidates_falls_back_but_a_soft_count_does_not(oracle, blank_image):
+    props = [Proposal([0, 0, 10, 10], label="cup"), Proposal([20, 0, 30, 10], label="cup")]
+    props += [Proposal([40 + 3 * k, 50, 42 + 3 * k, 52], label="crumb") for k in range(300)]
+    res = Locator(oracle).run('ordinal(3, leftmost, find("cup"))', blank_image, props)
+    assert [s.kind for s in res.trace.fallbacks] == ["ordinal"]   # 300 non-cups do not add up to a cup
+
+    class Soft:   # three triangles, the third only softly one (a count of about 2.4)
+        def score(self, image, proposals, texts):
+            return np.array([[3.0, 3.0, 2.2, 0.0, 0.0]])
+
+    boxes = [[0, 0, 10, 10], [20, 0, 30, 10], [40, 0, 50, 10], [0, 50, 10, 60], [20, 50, 30, 60]]
+    res = Locator(Soft()).run('ordinal(3, leftmost, find("triangle"))', blank_image, boxes)
+    assert not res.trace.fallbacks and res.index == 2
