@@ -77,7 +77,10 @@ def _by_kind(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def markdown(summary: dict[str, Any]) -> str:
     """summary.md: the conventions in words, then the figures as tables."""
     gt = summary["proposals"] == GT
-    lines = [f"# reclip eval: {summary['dataset']} {summary.get('split') or ''}".rstrip(), ""]
+    files = summary.get("files") or {}
+    name = files.get("dataset") or Path(files.get("annotations") or "").name
+    title = " ".join(str(v) for v in (summary["dataset"], name, summary.get("split")) if v)
+    lines = [f"# reclip eval {title}", ""]
     if gt:
         lines += ["**proposals: ground-truth boxes (gt)** — not a detector setting; ReCLIP's paper "
                   "figures use detections.", ""]
@@ -104,7 +107,7 @@ def markdown(summary: dict[str, Any]) -> str:
                              [[k, str(v["n"]), percent(v["accuracy"])] for k, v in summary["by_kind"].items()])]
     lines += ["", "## Causes", "", "no_overlap: no proposal has IoU > 0.5 with the gold (the proposals "
               "failed); find: CLIP preferred another object at the referent's find; NODE:PRIMITIVE: "
-              "the node that removed the gold.", ""]
+              "the node that removed the gold; compile_error: the expression did not compile (wrong).", ""]
     lines += [markdown_table(["cause", "count"], ["---", "---:"],
                              [[c, str(k)] for c, k in summary["causes"].items()])]
     reasons = summary["skipped"]["reasons"]
