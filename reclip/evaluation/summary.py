@@ -25,14 +25,14 @@ SUMMARY_JSON = "summary.json"
 SUMMARY_MD = "summary.md"
 
 
-def unique_rows(path: Path) -> list[dict[str, Any]]:
-    """A jsonl file's rows, one per sent_id (the first), sorted by sent_id: the figures then
-    do not depend on the order rows were written in (resume, shards)."""
+def unique_rows(path: Path, *fields: str) -> list[dict[str, Any]]:
+    """A jsonl file's rows, one per sent_id (and ``fields``; the first), sorted by sent_id: the
+    figures then do not depend on the order rows were written in (resume, shards)."""
     rows: dict[Any, dict[str, Any]] = {}
     for row in read_rows(path):
-        key = json.dumps(row.get("sent_id"))
+        key = json.dumps([row.get("sent_id"), *(row.get(f) for f in fields)])
         rows.setdefault(key, row)
-    return sorted(rows.values(), key=lambda r: sort_key(r.get("sent_id")))
+    return sorted(rows.values(), key=lambda r: (sort_key(r.get("sent_id")), *(str(r.get(f)) for f in fields)))
 
 
 def summarize(out: str | Path) -> dict[str, Any]:
@@ -40,7 +40,7 @@ def summarize(out: str | Path) -> dict[str, Any]:
     out = Path(out)
     run = read_run(out)
     rows = unique_rows(out / PREDICTIONS)
-    skipped = unique_rows(out / SKIPPED)
+    skipped = unique_rows(out / SKIPPED, "reason")
     n = len(rows)
     summary: dict[str, Any] = {
         "dataset": run.get("dataset"), "files": run.get("files"), "split": run.get("split"),

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import pickle
 
+import numpy as np
 import pytest
 
 from primitives import ReclipError
 from reclip.cli.main import main
 from reclip.datasets import image_key, load_dataset
-from reclip.evaluation.config import parse_shard
-from reclip.evaluation.refexp import select
+from reclip.evaluation.config import EvalConfig, parse_shard
+from reclip.evaluation.refexp import run_evaluation, select
+from reclip.locator import Locator
 from refexp_data import build_refexp_data
 
 
@@ -87,3 +90,31 @@ def test_shards_slice_by_image_deterministically_and_cover_the_run(data):
     limited, _ = select(ds, 7, (2, 2))
     assert all(image_key(r.image_id) in {image_key(i) for i in images[1::2]} for r in limited)
     assert {r.sent_id for r in limited} <= {r.sent_id for r in everything[:7]}
+
+
+class ConstantScorer:
+    """Every proposal alike (the answer is proposal #0): a fast stand-in for CLIP."""
+
+    def score(self, image, proposals, texts):
+        return np.zeros((len(texts), len(proposals)))
+
+
+def test_duplicate_sent_ids_are_skipped_and_a_cut_run_resumes_to_the_same_figures(data, tmp_path):
+    lines = data.jsonl.read_text().splitlines()
+    dup = tmp_path / "dup_val.jsonl"
+    dup.write_text("\n".join(lines + [lines[0]]) + "\n")
+    config = EvalConfig("reclip", {"annotations": str(dup)}, str(data.images), "gt")
+    assert pickle.loads(pickle.dumps(config)) == config     # shards travel to workers
+    locator = Locator(ConstantScorer())
+    quiet = {"progress": False, "locator": locator, "log": lambda line: None}
+    whole = run_evaluation(config, tmp_path / "a", **quiet)
+    repeated = len(json.loads(lines[0])["sentences"])
+    assert whole["n"] == len(data.gold_box)
+    assert whole["skipped"] == {"count": repeated, "reasons": {"duplicate_sent_id": repeated}}
+    cut = tmp_path / "b"
+    cut.mkdir()
+    for name in ("run.json", "skipped.jsonl"):
+        (cut / name).write_text((tmp_path / "a" / name).read_text())
+    kept = (tmp_path / "a" / "predictions.jsonl").read_text().splitlines()[:2]
+    (cut / "predictions.jsonl").write_text("\n".join(kept) + "\n")
+    assert run_evaluation(config, cut, **quiet) == whole
