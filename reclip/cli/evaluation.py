@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Callable
 
+from reclip.cli.refexp import add_mdetr, add_refer, add_reclip
 from reclip.synthetic.evaluate import DEFAULT_OUT, evaluate_synthetic
 
 COMMANDS = ("eval",)
@@ -13,7 +14,7 @@ COMMANDS = ("eval",)
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "eval", help="evaluate on a dataset (synthetic: CLIP alone vs the full system)",
+        "eval", help="evaluate on a dataset (synthetic; refer, mdetr, reclip: RefCOCO/+/g)",
         description="Evaluate on a dataset; each dataset is a subcommand with its own options. "
                     "Runs are resumable.")
     datasets = p.add_subparsers(dest="dataset", metavar="DATASET", required=True)
@@ -50,4 +51,6 @@ def _run_synthetic(args: argparse.Namespace) -> int:
 
 
 # Each dataset adds its own subcommand of `reclip eval` (its arguments and its run function).
-DATASETS: dict[str, Callable[[argparse._SubParsersAction], None]] = {"synthetic": _add_synthetic}
+DATASETS: dict[str, Callable[[argparse._SubParsersAction], None]] = {
+    "synthetic": _add_synthetic, "refer": add_refer, "mdetr": add_mdetr, "reclip": add_reclip,
+}
