@@ -43,8 +43,9 @@ class Locator:
     def compile(self, expression: str) -> Program:
         return compile_expression(expression, spacy_model=self.spacy_model, registry=self.registry)
 
-    def locate(self, image: ImageLike, expression: str, proposals: Iterable[Any]) -> Result:
-        """Compile ``expression`` and run its program."""
+    def locate(self, image: ImageLike, expression: str, proposals: Iterable[Any] | str) -> Result:
+        """Compile ``expression`` and run its program; ``proposals`` may be a source spec
+        (``"maskrcnn"``, ``"sam:CKPT"``, a file path)."""
         return self.run(self.compile(expression), image, proposals)
 
     def run(self, program: Program | Node | str, image: ImageLike, proposals: Iterable[Any]) -> Result:

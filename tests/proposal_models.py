@@ -13,6 +13,7 @@ def save_detector(path, builder_name: str):
     import torch
     from torchvision.models import detection
 
+    torch.manual_seed(0)
     model = getattr(detection, builder_name)(weights=None, weights_backbone=None, num_classes=91)
     torch.save(model.state_dict(), path)
     return path

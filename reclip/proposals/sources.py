@@ -110,7 +110,7 @@ def _split_name(text: str) -> tuple[str, str]:
 
 
 def _path_hint(text: str) -> str:
-    return f" and no file {text!r} exists (for a proposals file, give its path or file:PATH)"
+    return f"; nor is {text!r} a file (a proposals file: give its path, or file:PATH)"
 
 
 def _parse_options(query: str, text: str) -> dict[str, Any]:

@@ -27,3 +27,15 @@ def sam_checkpoint(tmp_path_factory):
 def photo() -> Image.Image:
     rng = np.random.default_rng(0)
     return Image.fromarray(rng.integers(0, 255, (120, 160, 3), dtype=np.uint8))
+
+
+@pytest.fixture(autouse=True)
+def fresh_proposal_caches():
+    """Each test starts with no cached proposals and no built sources (names are re-registered)."""
+    from reclip.proposals import cache, resolve
+
+    cache.MEMORY.clear()
+    resolve._built.clear()
+    yield
+    cache.MEMORY.clear()
+    resolve._built.clear()
