@@ -5,7 +5,8 @@ temporary folder (nothing downloads) and run on one 640x480 noise image; wall ti
 time (process_time, all threads) are reported. The detectors are the real ResNet-50 FPN v2
 architectures at ``--min-size`` (torchvision resizes the short side to it; its default is
 800). Random heads score every box ~0.99, so the detectors return their full cap of 100 boxes:
-the mask head and pasting work as hard as they can. SAM defaults to the tiny test model
+the mask head and pasting work as hard as they can. ``maskrcnn+sam`` costs maskrcnn's time
+plus the line that prompts SAM with its 100 boxes (read from a file). SAM defaults to the tiny test model
 (a 2-block ViT at 256 px) so that the run stays near a minute; ``--sam vit_b`` measures the
 real ViT-B at 1024 px (minutes on a 2-core CPU).
 
@@ -29,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from proposal_models import save_detector, save_tiny_sam  # noqa: E402
 
 from reclip.proposals import build_source  # noqa: E402
+from reclip.proposals.io import write_proposals  # noqa: E402
 from reclip.proposals.sam import build_sam  # noqa: E402
 
 WIDTH, HEIGHT = 640, 480
@@ -36,11 +38,11 @@ VIT_B = {"embed_dim": 768, "depth": 12, "num_heads": 12, "img_size": 1024, "wind
          "global_attn_indexes": [2, 5, 8, 11], "mlp_ratio": 4.0}
 
 
-def timed(source, image: Image.Image) -> dict:
+def timed(source, image: Image.Image) -> tuple[dict, list]:
     wall, cpu = time.perf_counter(), time.process_time()
     proposals = source(image)
     return {"wall_s": round(time.perf_counter() - wall, 2), "cpu_s": round(time.process_time() - cpu, 2),
-            "proposals": len(proposals), "masks": sum(p.mask is not None for p in proposals)}
+            "proposals": len(proposals), "masks": sum(p.mask is not None for p in proposals)}, proposals
 
 
 def checkpoints(folder: Path, sam: str) -> dict[str, Path]:
@@ -57,12 +59,13 @@ def checkpoints(folder: Path, sam: str) -> dict[str, Path]:
 def specs(paths: dict[str, Path], min_size: int, sam: str) -> dict[str, str]:
     size = f"min_size={min_size},device=cpu"
     # random SAM weights pass no quality threshold: open them (real weights keep SAM's defaults)
-    sam_options = "pred_iou_thresh=0,stability_score_thresh=0,points_per_side=" + ("16" if sam == "vit_b" else "8")
+    sam_options = "pred_iou_thresh=0,stability_score_thresh=0,points_per_side=" + ("16" if sam == "vit_b" else "4")
     return {
         f"fasterrcnn (min_size {min_size})": f"fasterrcnn:{paths['fasterrcnn']}?{size}",
         f"maskrcnn (min_size {min_size})": f"maskrcnn:{paths['maskrcnn']}?{size}",
         f"sam {sam} (automatic)": f"sam:{paths['sam']}?{sam_options},device=cpu",
-        f"maskrcnn+sam {sam} (box prompts)": f"maskrcnn:{paths['maskrcnn']}?{size}+sam:{paths['sam']}?device=cpu",
+        # maskrcnn+sam = maskrcnn's time + this: SAM prompted by maskrcnn's boxes, read from a file
+        f"+sam {sam} (maskrcnn's boxes as prompts)": f"file:{paths['boxes']}+sam:{paths['sam']}?device=cpu",
     }
 
 
@@ -79,11 +82,14 @@ def main(argv: list[str] | None = None) -> dict:
     results = {}
     with tempfile.TemporaryDirectory() as folder:
         paths = checkpoints(Path(folder), args.sam)
+        paths["boxes"] = Path(folder) / "maskrcnn-boxes.json"
         for name, spec in specs(paths, args.min_size, args.sam).items():
             source = build_source(spec)
-            results[name] = timed(source, image)
+            results[name], proposals = timed(source, image)
+            if name.startswith("maskrcnn"):
+                write_proposals(paths["boxes"], [p.box for p in proposals])
             r = results[name]
-            print(f"  {name:38} {r['wall_s']:7.2f} s wall  {r['cpu_s']:7.2f} s CPU  "
+            print(f"  {name:42} {r['wall_s']:7.2f} s wall  {r['cpu_s']:7.2f} s CPU  "
                   f"{r['proposals']:4d} proposals ({r['masks']} masks)", flush=True)
             del source
     if args.json:

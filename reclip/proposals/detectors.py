@@ -81,10 +81,13 @@ def coco_categories() -> list[str]:
     return list(FasterRCNN_ResNet50_FPN_V2_Weights.COCO_V1.meta["categories"])
 
 
-def default_device(device: str | None) -> torch.device:
+def torch_device(device: str | None) -> torch.device:
+    """``device``, or CUDA when present, else CPU (as the CLIP models choose)."""
     import torch
 
-    return torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    from reclip.clip.loading import default_device
+
+    return torch.device(device) if device else default_device()
 
 
 class DetectorSource:
@@ -103,7 +106,7 @@ class DetectorSource:
         self.score_threshold = float(score_threshold)
         self.max_proposals = int(max_proposals)
         self.nms_iou = float(nms_iou)
-        self.device = default_device(device)
+        self.device = torch_device(device)
         path = weights_path(self.detector, weights)
         self.model = _load_model(self.detector, path, model_options).to(self.device)
         self.labels = coco_categories()

@@ -18,7 +18,7 @@ from PIL import Image
 
 from interpreter import Proposal
 from primitives import ReclipError
-from reclip.proposals.detectors import MissingWeightsError, default_device
+from reclip.proposals.detectors import MissingWeightsError, torch_device
 from reclip.proposals.sources import PROPOSAL_SOURCES, ProposalSource
 
 if TYPE_CHECKING:  # torch is imported when a model is built, not with the package
@@ -63,7 +63,7 @@ def load_sam(checkpoint: str | os.PathLike, device: str | None = None) -> torch.
         model.load_state_dict(state)
     except (KeyError, RuntimeError, ValueError, OSError, TypeError) as exc:
         raise MissingWeightsError(f"{path} is not a SAM checkpoint: {str(exc).splitlines()[0]}") from None
-    return model.to(default_device(device)).eval()
+    return model.to(torch_device(device)).eval()
 
 
 def sam_architecture(state: dict[str, torch.Tensor]) -> dict[str, Any]:
