@@ -16,11 +16,13 @@ from primitives import BoxError, ReclipError, validate_boxes
 
 @dataclass(frozen=True, eq=False)
 class Proposal:
-    """One candidate region: ``box`` = [x0, y0, x1, y1] in pixels; ``mask`` an HxW bool array."""
+    """One candidate region: ``box`` = [x0, y0, x1, y1] in pixels; ``mask`` an HxW bool array;
+    ``score`` the detector's confidence when a detector proposed it."""
 
     box: tuple[float, float, float, float]
     mask: np.ndarray | None = field(default=None, repr=False)
     label: str | None = None
+    score: float | None = None
 
     def __post_init__(self) -> None:
         box = validate_boxes(self.box)[0]
@@ -44,7 +46,7 @@ def as_proposals(items: Iterable[Any]) -> list[Proposal]:
             elif isinstance(item, dict):
                 if "box" not in item:
                     raise BoxError(f"has no 'box' key (keys: {sorted(item)})")
-                out.append(Proposal(item["box"], item.get("mask"), item.get("label")))
+                out.append(Proposal(item["box"], item.get("mask"), item.get("label"), _score(item.get("score"))))
             else:
                 out.append(Proposal(item))
         except BoxError as exc:
@@ -53,6 +55,14 @@ def as_proposals(items: Iterable[Any]) -> list[Proposal]:
     if not out:
         raise BoxError("no proposals: at least one box is needed")
     return out
+
+
+def _score(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise BoxError(f"'score' must be a number, got {value!r}")
+    return float(value)
 
 
 def check_masks(proposals: Sequence[Proposal], image_size: tuple[int, int]) -> None:

@@ -11,6 +11,7 @@ from grammar import Node, Program, compile_expression, parse_program
 from interpreter import ProposalGraph, Result, Scorer, execute_many
 from primitives import REGISTRY, ReclipError, Registry
 from reclip.files import load_image
+from reclip.proposals import proposal_source
 
 ImageLike = Image.Image | str | os.PathLike
 
@@ -42,8 +43,9 @@ class Locator:
     def compile(self, expression: str) -> Program:
         return compile_expression(expression, spacy_model=self.spacy_model, registry=self.registry)
 
-    def locate(self, image: ImageLike, expression: str, proposals: Iterable[Any]) -> Result:
-        """Compile ``expression`` and run its program."""
+    def locate(self, image: ImageLike, expression: str, proposals: Iterable[Any] | str) -> Result:
+        """Compile ``expression`` and run its program; ``proposals`` may be a source spec
+        (``"maskrcnn"``, ``"sam:CKPT"``, a file path)."""
         return self.run(self.compile(expression), image, proposals)
 
     def run(self, program: Program | Node | str, image: ImageLike, proposals: Iterable[Any]) -> Result:
@@ -58,7 +60,13 @@ class Locator:
 
     def run_many(self, programs: Sequence[Program | Node | str], image: ImageLike,
                  proposals: Iterable[Any]) -> list[Result]:
-        """Several programs over one image and one proposal graph, results in order."""
+        """Several programs over one image and one proposal graph, results in order.
+
+        ``proposals`` is a list (boxes, dicts, Proposal objects), a ProposalGraph, or a
+        proposal source spec (``"maskrcnn"``, ``"sam:CKPT"``, a file path: see reclip.proposals)."""
         programs = [parse_program(p, self.registry) if isinstance(p, str) else p for p in programs]
+        image = load_image(image)
+        if isinstance(proposals, (str, os.PathLike)):
+            proposals = proposal_source(proposals)(image)
         graph = proposals if isinstance(proposals, ProposalGraph) else ProposalGraph(proposals, self.registry)
-        return execute_many(programs, graph, self.scorer, load_image(image))
+        return execute_many(programs, graph, self.scorer, image)

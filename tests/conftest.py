@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-# Built-in isolation methods register on import: import them before any test snapshots
+# Built-in isolation methods and proposal sources register on import: import them before any test snapshots
 # the registries, so the restoring fixture below never removes them.
 import reclip.isolation  # noqa: E402,F401
+import reclip.proposals  # noqa: E402,F401  (the built-in proposal sources)
 
 
 def words(text: str) -> set[str]:

@@ -13,7 +13,7 @@ from primitives import REGISTRY, ReclipError, validate_boxes
 from reclip.cli.programs import add_spacy_option, compile_text
 from reclip.files import load_image
 from reclip.locator import Locator
-from reclip.proposals.io import read_proposals
+from reclip.proposals import DEFAULT_DETECTOR, proposals_for
 from reclip.report.diagnose import diagnose
 from reclip.report.draw import draw_result
 from reclip.report.trace import write_trace_html
@@ -28,8 +28,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_scoring_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--proposals", required=True, metavar="FILE",
-                   help="JSON: a list of boxes [x0,y0,x1,y1], of {box, mask?, label?}, or COCO results")
+    p.add_argument("--proposals", default=DEFAULT_DETECTOR, metavar="SPEC",
+                   help="a proposals file (JSON: boxes [x0,y0,x1,y1], {box, mask?, label?} records or COCO "
+                        "results) or a source: maskrcnn[:WEIGHTS], fasterrcnn[:WEIGHTS], sam:CKPT, "
+                        f"maskrcnn+sam:CKPT, file:PATH (default: {DEFAULT_DETECTOR}, from torchvision's cache)")
+    p.add_argument("--proposal-cache", metavar="DIR", default=None,
+                   help="keep computed proposals in DIR (per image and source) and reuse them")
     p.add_argument("--image-id", metavar="ID", default=None,
                    help="with a COCO results file: use the boxes of this image_id")
     p.add_argument("--model", action="append", metavar="SPEC", default=None,
@@ -124,7 +128,8 @@ def _read_program_text(spec: str) -> tuple[str, str]:
 def _inputs(args: argparse.Namespace):
     """The image and its proposals, checked before any model loads (fast errors)."""
     image = load_image(args.image)
-    proposals = read_proposals(args.proposals, image_id=args.image_id, image_size=image.size)
+    proposals = proposals_for(args.proposals, image, image_id=args.image_id,
+                              cache_dir=args.proposal_cache, device=args.device)
     if args.gold is not None:
         validate_boxes(args.gold, "gold box")
     return image, proposals

@@ -1,0 +1,20 @@
+"""Proposals: files (io), sources chosen by spec strings (detectors, SAM, files, your own),
+and their cache. ``proposal_source(spec)`` is the entry point."""
+
+from reclip.proposals import detectors, sam  # noqa: F401  (register the built-in sources)
+from reclip.proposals.cache import CachedSource, ProposalCache, image_key
+from reclip.proposals.detectors import DEFAULT_DETECTOR, MissingWeightsError
+from reclip.proposals.resolve import batch_proposals, proposal_source, proposals_for
+from reclip.proposals.sources import (
+    PROPOSAL_SOURCES,
+    ProposalSource,
+    ProposalSourceError,
+    build_source,
+    parse_spec,
+)
+
+__all__ = [
+    "PROPOSAL_SOURCES", "CachedSource", "DEFAULT_DETECTOR", "MissingWeightsError", "ProposalCache",
+    "ProposalSource", "ProposalSourceError", "batch_proposals", "build_source", "image_key",
+    "parse_spec", "proposal_source", "proposals_for",
+]

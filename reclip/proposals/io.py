@@ -3,8 +3,8 @@
 Accepted JSON layouts (all boxes in pixels):
 
 - a list of boxes ``[[x0, y0, x1, y1], ...]``;
-- a list of records ``{"box": [x0, y0, x1, y1], "mask"?: ..., "label"?: ...}`` where a
-  mask is a pycocotools RLE dict (``{"size": [h, w], "counts": ...}``) or a 2-D list of 0/1;
+- a list of records ``{"box": [x0, y0, x1, y1], "mask"?: ..., "label"?: ..., "score"?: ...}``
+  (no other keys: a typo such as ``"bx"`` is refused, not ignored) where a mask is a pycocotools RLE dict (``{"size": [h, w], "counts": ...}``) or a 2-D list of 0/1;
 - COCO detection results ``[{"image_id", "bbox": [x, y, w, h], "segmentation"?,
   "category_id"?, "score"?}, ...]`` (xywh, converted to xyxy), or a COCO dataset dict
   with an ``"annotations"`` list; filtered by ``image_id`` when given;
@@ -42,6 +42,8 @@ def read_proposals(path: str | os.PathLike, image_id: Any = None,
                 f"{path}: --image-id was given but the file is not COCO results "
                 "(records with 'image_id' and 'bbox')"
             )
+        else:
+            _check_record_keys(records)
         proposals = as_proposals(_with_masks(records, image_size))
     except BoxError as exc:
         raise ProposalFileError(f"{path}: {exc}") from None
@@ -79,6 +81,16 @@ def _records(data: Any, path: Path) -> list[Any]:
     return data
 
 
+RECORD_KEYS = ("box", "mask", "label", "score")
+
+
+def _check_record_keys(records: list[Any]) -> None:
+    for i, r in enumerate(records):
+        if isinstance(r, dict) and (unknown := sorted(set(r) - set(RECORD_KEYS))):
+            raise BoxError(f"proposal {i}: unknown key(s) {', '.join(map(repr, unknown))} "
+                           f"(a record has {', '.join(RECORD_KEYS)})")
+
+
 def _is_coco(records: list[Any]) -> bool:
     return all(isinstance(r, dict) and "bbox" in r for r in records)
 
@@ -102,9 +114,11 @@ def _coco_records(records: list[dict], image_id: Any, path: Path) -> list[dict]:
         if not (isinstance(bbox, list) and len(bbox) == 4 and all(_is_number(v) for v in bbox)):
             raise BoxError(f"proposal {i}: 'bbox' must be 4 numbers [x, y, width, height], got {bbox!r}")
         x, y, w, h = (float(v) for v in bbox)
+        if w <= 0 or h <= 0:
+            raise BoxError(f"proposal {i}: 'bbox' [x, y, width, height] needs a positive width and height, got {bbox!r}")
         label = r.get("category_name", r.get("category_id"))
         out.append({"box": [x, y, x + w, y + h], "mask": r.get("segmentation"),
-                    "label": None if label is None else str(label)})
+                    "label": None if label is None else str(label), "score": r.get("score")})
     return out
 
 
@@ -134,12 +148,15 @@ def _check_masks(proposals: list[Proposal], image_size: tuple[int, int], path: P
 
 
 def write_proposals(path: str | os.PathLike, proposals: Sequence[Any]) -> Path:
-    """Write proposals as ``[{"box", "label"?, "mask"?}]`` (masks as RLE); ``read_proposals`` reads it back."""
+    """Write proposals as ``[{"box", "label"?, "score"?, "mask"?}]`` (masks as RLE);
+    ``read_proposals`` reads it back."""
     records = []
     for p in as_proposals(proposals):
         record: dict[str, Any] = {"box": [float(v) for v in p.box]}
         if p.label is not None:
             record["label"] = p.label
+        if p.score is not None:
+            record["score"] = float(p.score)
         if p.mask is not None:
             record["mask"] = encode_mask(p.mask)
         records.append(record)

@@ -1,0 +1,106 @@
+"""Proposals computed once per (image content, source spec): an in-memory LRU, and on request
+a folder of JSON files (``--proposal-cache DIR``) that later runs read instead of the model."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any, Sequence
+
+from PIL import Image
+
+from interpreter import Proposal
+from reclip.files import make_folder
+from reclip.proposals.io import ProposalFileError, read_proposals, write_proposals
+
+# Images, not proposals: 100 Mask R-CNN masks of a 640x480 image are ~30 MB as bool arrays.
+MEMORY_CACHE_IMAGES = 32
+
+
+def image_key(image: Image.Image) -> str:
+    """A digest of the pixels (mode and size included): equal images, equal keys."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(f"{image.mode}:{image.size[0]}x{image.size[1]}:".encode())
+    h.update(image.tobytes())
+    return h.hexdigest()
+
+
+class ProposalCache:
+    """Memory LRU of proposals keyed by (spec, image digest), backed by ``folder`` when given."""
+
+    def __init__(self, size: int = MEMORY_CACHE_IMAGES) -> None:
+        self.size = size
+        self._memory: OrderedDict[tuple[str, str], list[Proposal]] = OrderedDict()
+
+    def get(self, spec: str, key: str, folder: Path | None, image: Image.Image) -> list[Proposal] | None:
+        found = self._memory.get((spec, key))
+        if found is not None:
+            self._memory.move_to_end((spec, key))
+            return found
+        if folder is not None and (path := _file(folder, spec, key)).is_file():
+            try:
+                found = read_proposals(path, image_size=image.size)
+            except ProposalFileError:
+                return None  # a half-written or foreign file: compute again and overwrite it
+            self._remember(spec, key, found)
+        return found
+
+    def put(self, spec: str, key: str, folder: Path | None, proposals: list[Proposal]) -> None:
+        self._remember(spec, key, proposals)
+        if folder is not None:
+            path = _file(folder, spec, key)
+            make_folder(path.parent, "proposal cache folder")
+            write_proposals(path, proposals)
+
+    def clear(self) -> None:
+        self._memory.clear()
+
+    def _remember(self, spec: str, key: str, proposals: list[Proposal]) -> None:
+        self._memory[(spec, key)] = proposals
+        self._memory.move_to_end((spec, key))
+        while len(self._memory) > self.size:
+            self._memory.popitem(last=False)
+
+
+MEMORY = ProposalCache()
+
+
+def _file(folder: Path, spec: str, key: str) -> Path:
+    """``folder/<readable spec>-<spec digest>/<image digest>.json``."""
+    readable = re.sub(r"[^A-Za-z0-9_.-]+", "_", spec)[-40:].strip("._") or "source"
+    digest = hashlib.blake2b(spec.encode(), digest_size=6).hexdigest()
+    return folder / f"{readable}-{digest}" / f"{key}.json"
+
+
+class CachedSource:
+    """A source whose results are looked up before the model runs (sources that say
+    ``cacheable = False``, such as files, are called every time)."""
+
+    def __init__(self, source: Any, folder: str | os.PathLike | None = None,
+                 cache: ProposalCache = MEMORY) -> None:
+        self.source = source
+        self.spec = source.spec
+        self.folder = Path(folder) if folder is not None else None
+        self.cache = cache
+
+    def __call__(self, image: Image.Image) -> list[Proposal]:
+        return self.batch([image])[0]
+
+    def batch(self, images: Sequence[Image.Image]) -> list[list[Proposal]]:
+        if not getattr(self.source, "cacheable", True):
+            return self.source.batch(images)
+        keys = [image_key(image) for image in images]
+        found = [self.cache.get(self.spec, k, self.folder, im) for k, im in zip(keys, images)]
+        missing = [i for i, f in enumerate(found) if f is None]
+        if missing:
+            computed = self.source.batch([images[i] for i in missing])
+            for i, proposals in zip(missing, computed):
+                self.cache.put(self.spec, keys[i], self.folder, proposals)
+                found[i] = proposals
+        return found  # type: ignore[return-value]
+
+    def __repr__(self) -> str:
+        return f"<cached proposal source {self.spec}>"

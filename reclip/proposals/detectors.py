@@ -1,0 +1,182 @@
+"""torchvision's COCO detectors as proposal sources: ``fasterrcnn[:WEIGHTS]``, ``maskrcnn[:WEIGHTS]``.
+
+The v2 ResNet-50 FPN models. Weights come from a local file or torchvision's cache
+(``torch.hub.get_dir()/checkpoints/<file>``); nothing is ever downloaded: when the file is
+missing, ``MissingWeightsError`` says which, where it was looked for and how to fetch it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+import numpy as np
+from PIL import Image
+
+from interpreter import Proposal
+from primitives import ReclipError
+from reclip.proposals.sources import PROPOSAL_SOURCES
+
+if TYPE_CHECKING:  # torch is imported when a model is built, not with the package
+    import torch
+
+
+class MissingWeightsError(ReclipError):
+    """A model's weights file is not on this machine (and we never download)."""
+
+
+@dataclass(frozen=True)
+class Detector:
+    name: str
+    builder: str     # torchvision.models.detection.<builder>
+    weights: str     # torchvision.models.detection.<weights enum>
+    file: str        # the file torchvision caches
+    masks: bool
+
+
+DETECTORS = {
+    "fasterrcnn": Detector("fasterrcnn", "fasterrcnn_resnet50_fpn_v2", "FasterRCNN_ResNet50_FPN_V2_Weights",
+                           "fasterrcnn_resnet50_fpn_v2_coco-dd69338a.pth", masks=False),
+    "maskrcnn": Detector("maskrcnn", "maskrcnn_resnet50_fpn_v2", "MaskRCNN_ResNet50_FPN_V2_Weights",
+                         "maskrcnn_resnet50_fpn_v2_coco-73cbd019.pth", masks=True),
+}
+DEFAULT_DETECTOR = "maskrcnn"
+MASK_THRESHOLD = 0.5
+
+
+def cache_dir() -> Path:
+    """Where torchvision keeps downloaded weights ($TORCH_HOME/hub/checkpoints by default)."""
+    import torch
+
+    return Path(torch.hub.get_dir()) / "checkpoints"
+
+
+def fetch_command(detector: Detector) -> str:
+    return (f"python -c \"import torchvision; torchvision.models.detection.{detector.builder}"
+            f"(weights='DEFAULT')\"")
+
+
+def weights_path(detector: Detector, weights: str | os.PathLike | None = None) -> Path:
+    """The weights file to load: ``weights`` when given, else the one in torchvision's cache."""
+    if weights is not None:
+        path = Path(weights).expanduser()
+        if not path.is_file():
+            raise MissingWeightsError(f"{detector.name} weights file not found: {path}")
+        return path
+    path = cache_dir() / detector.file
+    if not path.is_file():
+        raise MissingWeightsError(
+            f"{detector.name} weights {detector.file} are missing: looked in {path.parent} (torchvision's "
+            f"cache); fetch them on a machine with internet with: {fetch_command(detector)} "
+            f"(or pass a file: --proposals {detector.name}:PATH)"
+        )
+    return path
+
+
+def coco_categories() -> list[str]:
+    from torchvision.models.detection import FasterRCNN_ResNet50_FPN_V2_Weights
+
+    return list(FasterRCNN_ResNet50_FPN_V2_Weights.COCO_V1.meta["categories"])
+
+
+def torch_device(device: str | None) -> torch.device:
+    """``device``, or CUDA when present, else CPU (as the CLIP models choose)."""
+    import torch
+
+    from reclip.clip.loading import default_device
+
+    return torch.device(device) if device else default_device()
+
+
+class DetectorSource:
+    """Boxes (and Mask R-CNN's masks) of one torchvision detector.
+
+    ``score_threshold`` drops weak detections, ``nms_iou`` suppresses overlapping boxes
+    across labels (class-agnostic; the model's own NMS is per class), ``max_proposals``
+    caps the count (highest scores kept). Other keyword options go to the torchvision
+    model (``min_size``, ``rpn_post_nms_top_n_test``, ...).
+    """
+
+    def __init__(self, name: str, weights: str | None = None, *, score_threshold: float = 0.3,
+                 max_proposals: int = 100, nms_iou: float = 0.7, device: str | None = None,
+                 **model_options: Any) -> None:
+        self.detector = DETECTORS[name]
+        self.score_threshold = float(score_threshold)
+        self.max_proposals = int(max_proposals)
+        self.nms_iou = float(nms_iou)
+        self.device = torch_device(device)
+        path = weights_path(self.detector, weights)
+        self.model = _load_model(self.detector, path, model_options).to(self.device)
+        self.labels = coco_categories()
+
+    def __call__(self, image: Image.Image) -> list[Proposal]:
+        return self.batch([image])[0]
+
+    def batch(self, images: Sequence[Image.Image]) -> list[list[Proposal]]:
+        """One forward pass over all ``images`` (a list of tensors, as torchvision batches)."""
+        import torch
+
+        tensors = [_to_tensor(image).to(self.device) for image in images]
+        with torch.inference_mode():
+            outputs = self.model(tensors)
+        return [self._proposals(out, image.size) for out, image in zip(outputs, images)]
+
+    def _proposals(self, out: dict[str, torch.Tensor], size: tuple[int, int]) -> list[Proposal]:
+        import torch
+        import torchvision
+
+        w, h = size
+        boxes, scores, labels = out["boxes"], out["scores"], out["labels"]
+        boxes = torch.stack([boxes[:, 0].clamp(0, w), boxes[:, 1].clamp(0, h),
+                             boxes[:, 2].clamp(0, w), boxes[:, 3].clamp(0, h)], dim=1)
+        keep = (scores >= self.score_threshold) & (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+        index = torch.nonzero(keep).flatten()
+        index = index[torchvision.ops.nms(boxes[index], scores[index], self.nms_iou)][: self.max_proposals]
+        masks = (out["masks"][index, 0] > MASK_THRESHOLD).cpu().numpy() if "masks" in out else None
+        boxes, scores, labels = boxes[index].cpu().numpy(), scores[index].cpu().numpy(), labels[index].cpu().numpy()
+        return [Proposal([float(v) for v in boxes[i]], None if masks is None else masks[i],
+                         self._label(int(labels[i])), float(scores[i])) for i in range(len(index))]
+
+    def _label(self, category: int) -> str:
+        return self.labels[category] if 0 <= category < len(self.labels) else str(category)
+
+
+def _to_tensor(image: Image.Image) -> torch.Tensor:
+    """(3, H, W) float in 0..1, RGB: what torchvision's detectors take."""
+    import torch
+
+    array = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+    return torch.from_numpy(array).permute(2, 0, 1).contiguous()
+
+
+def _load_model(detector: Detector, path: Path, options: dict[str, Any]) -> torch.nn.Module:
+    import torch
+    from torchvision.models import detection
+
+    builder: Callable[..., torch.nn.Module] = getattr(detection, detector.builder)
+    try:
+        # weights=None and weights_backbone=None: torchvision builds random layers, downloads nothing
+        model = builder(weights=None, weights_backbone=None, num_classes=91, **options)
+    except TypeError as exc:
+        raise ReclipError(f"{detector.name}: bad model option: {exc}") from None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        model.load_state_dict(state)
+    except Exception as exc:  # a truncated download, another model's file, a non-checkpoint
+        raise MissingWeightsError(f"{path} is not {detector.builder} weights: {str(exc).splitlines()[0]}") from None
+    return model.eval()
+
+
+def _factory(name: str) -> Callable[..., DetectorSource]:
+    def make(weights: str | None = None, **options: Any) -> DetectorSource:
+        return DetectorSource(name, weights, **options)
+
+    make.__name__ = f"{name}_source"
+    make.__doc__ = f"torchvision's {DETECTORS[name].builder} (COCO) as a proposal source."
+    return make
+
+
+for _name in DETECTORS:
+    PROPOSAL_SOURCES.add(_name, _factory(_name))

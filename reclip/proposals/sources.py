@@ -1,0 +1,233 @@
+"""Proposal sources: image -> proposals, registered by name and chosen by a spec string.
+
+A spec is ``NAME[:ARG][?KEY=VALUE,...]``: ``maskrcnn``, ``fasterrcnn:/w.pth``,
+``sam:/sam_vit_b.pth?points_per_side=16``, ``file:boxes.json`` or a plain existing path.
+``BOXES+PROMPTED`` feeds one source's boxes to a source that takes box prompts
+(``maskrcnn+sam:CKPT``: SAM masks prompted by Mask R-CNN's boxes, FGVP's recipe).
+
+A user's own source is one registered factory (a function or a class)::
+
+    @PROPOSAL_SOURCES.register("grid")
+    class Grid:
+        def __init__(self, arg=None, step=100): ...
+        def __call__(self, image): return [[0, 0, 10, 10], ...]
+
+called with the spec's ARG (when there is one) and its options; an installed package offers
+one through the entry point group ``reclip_proposals``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Protocol, Sequence, runtime_checkable
+
+from PIL import Image
+
+from interpreter import Proposal, as_proposals
+from interpreter.proposals import check_masks
+from primitives import BoxError, ReclipError
+from primitives.catalog import Catalog
+from reclip.proposals.io import read_proposals
+
+
+@runtime_checkable
+class ProposalSource(Protocol):
+    """Anything that proposes regions for an image; ``spec`` names it (and keys caches)."""
+
+    spec: str
+
+    def __call__(self, image: Image.Image) -> list[Proposal]: ...
+
+
+SourceFactory = Callable[..., ProposalSource]
+PROPOSAL_SOURCES: Catalog[SourceFactory] = Catalog("proposals", "proposal source")
+
+# Options every source may take; each factory receives those its signature names.
+CONTEXT_OPTIONS = ("device", "image_id")
+
+
+class ProposalSourceError(ReclipError):
+    """A spec string that names no source, or a source that misbehaves."""
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """One parsed spec: ``name``, its ``arg``, its ``options``, and the box source prompting it."""
+
+    name: str
+    arg: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    prompts: "SourceSpec | None" = None
+    text: str = ""
+
+
+def parse_spec(spec: str) -> SourceSpec:
+    """Parse a spec string (see the module docstring); a plain existing path is ``file:PATH``."""
+    if not isinstance(spec, (str, os.PathLike)) or not str(spec).strip():
+        raise ProposalSourceError(f"a proposal source spec must be a non-empty string, got {spec!r}")
+    text = str(spec).strip()
+    if Path(text).is_file():
+        return SourceSpec("file", text, text=text)
+    cut = _prompted_part(text)
+    if cut is not None:
+        boxes, prompted = parse_spec(text[:cut]), _parse_one(text[cut + 1:])
+        return SourceSpec(prompted.name, prompted.arg, prompted.options, boxes, text)
+    return _parse_one(text)
+
+
+def _prompted_part(text: str) -> int | None:
+    """Where ``BOXES+PROMPTED`` splits: the first '+' followed by a source taking box prompts."""
+    for i, char in enumerate(text):
+        if char == "+" and i > 0:
+            name = _split_name(text[i + 1:])[0]
+            if name in PROPOSAL_SOURCES and _takes_prompts(PROPOSAL_SOURCES.get(name)):
+                return i
+    return None
+
+
+def _parse_one(text: str) -> SourceSpec:
+    name, rest = _split_name(text)
+    options: dict[str, Any] = {}
+    if "?" in rest:
+        rest, query = rest.rsplit("?", 1)
+        options = _parse_options(query, text)
+    arg = rest[1:] if rest.startswith(":") else None
+    if name not in PROPOSAL_SOURCES:
+        if name == text and (text.endswith(".json") or os.sep in text):
+            return SourceSpec("file", text, text=text)  # a missing file: the file source says so
+        raise ProposalSourceError(PROPOSAL_SOURCES.unknown(name) + _path_hint(text))
+    return SourceSpec(name, arg or None, options, None, text)
+
+
+def _split_name(text: str) -> tuple[str, str]:
+    for i, char in enumerate(text):
+        if char in ":?":
+            return text[:i], text[i:]
+    return text, ""
+
+
+def _path_hint(text: str) -> str:
+    return f"; nor is {text!r} a file (a proposals file: give its path, or file:PATH)"
+
+
+def _parse_options(query: str, text: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in filter(None, query.split(",")):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise ProposalSourceError(f"{text}: options after '?' are KEY=VALUE separated by ',', got {item!r}")
+        out[key.strip()] = _option_value(value.strip())
+    return out
+
+
+def _option_value(value: str) -> Any:
+    lowered = value.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered == "none":
+        return None
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    return value
+
+
+def build_source(spec: str | SourceSpec, **context: Any) -> ProposalSource:
+    """A new source for ``spec`` (no caching); ``context`` holds device / image_id and the like,
+    given to the factories that take them."""
+    parsed = spec if isinstance(spec, SourceSpec) else parse_spec(spec)
+    factory = PROPOSAL_SOURCES.get(parsed.name)
+    kwargs = {k: v for k, v in context.items() if v is not None and _accepts(factory, k)}
+    unknown = [k for k in parsed.options if not _accepts(factory, k)]
+    if unknown:
+        raise ProposalSourceError(
+            f"{parsed.text}: proposal source {parsed.name!r} takes no option {', '.join(map(repr, unknown))}"
+            f" (it takes: {', '.join(_parameters(factory)) or 'none'})"
+        )
+    kwargs.update(parsed.options)
+    if parsed.prompts is not None:
+        kwargs["prompts"] = build_source(parsed.prompts, **context)
+    try:
+        source = factory(parsed.arg, **kwargs) if parsed.arg is not None else factory(**kwargs)
+    except TypeError as exc:
+        raise ProposalSourceError(f"{parsed.text}: cannot build proposal source {parsed.name!r}: {exc}") from None
+    return Checked(source, parsed.text or parsed.name)
+
+
+def _accepts(factory: Callable, name: str) -> bool:
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def _takes_prompts(factory: Callable) -> bool:
+    """Whether a factory names a ``prompts`` parameter (a box source to prompt it with)."""
+    try:
+        return "prompts" in inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _parameters(factory: Callable) -> list[str]:
+    try:
+        params = list(inspect.signature(factory).parameters.values())
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in params[1:] if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+
+
+class Checked:
+    """A source's output as checked Proposals (a user's source may return plain boxes or dicts);
+    ``spec`` set; ``batch`` passed through when the source has one."""
+
+    def __init__(self, source: Any, spec: str) -> None:
+        if not callable(source):
+            raise ProposalSourceError(f"proposal source {spec!r} built {type(source).__name__}, which is not callable")
+        self.source = source
+        self.spec = spec
+        self.cacheable = getattr(source, "cacheable", True)
+
+    def __call__(self, image: Image.Image) -> list[Proposal]:
+        return self._checked(self.source(image), image)
+
+    def batch(self, images: Sequence[Image.Image]) -> list[list[Proposal]]:
+        if hasattr(self.source, "batch"):
+            outputs = self.source.batch(list(images))
+        else:
+            outputs = [self.source(image) for image in images]
+        return [self._checked(out, image) for out, image in zip(outputs, images)]
+
+    def _checked(self, output: Any, image: Image.Image) -> list[Proposal]:
+        output = list(output) if output is not None else None
+        if output == []:
+            return []  # nothing found in this image: the caller decides whether that is an error
+        try:
+            proposals = as_proposals(output)
+            check_masks(proposals, image.size)
+        except BoxError as exc:
+            raise ProposalSourceError(f"proposal source {self.spec!r} on a {image.size[0]}x{image.size[1]} image: {exc}") from None
+        return proposals
+
+    def __repr__(self) -> str:
+        return f"<proposal source {self.spec}>"
+
+
+@PROPOSAL_SOURCES.register("file")
+class FileSource:
+    """Proposals read from a JSON file (every layout ``reclip.proposals.io`` reads)."""
+
+    cacheable = False  # reading is cheap, and a cache would hide edits to the file
+
+    def __init__(self, path: str, image_id: Any = None) -> None:
+        self.path = path
+        self.image_id = image_id
+
+    def __call__(self, image: Image.Image) -> list[Proposal]:
+        return read_proposals(self.path, image_id=self.image_id, image_size=image.size)
