@@ -49,10 +49,14 @@ def add_reclip(datasets: argparse._SubParsersAction) -> None:
 def _add_common(p: argparse.ArgumentParser, files: Callable[[argparse.Namespace], dict[str, str]],
                 format: str) -> None:
     p.add_argument("--images", required=True, metavar="DIR", help="image folder (e.g. COCO/train2014)")
-    p.add_argument("--proposals", metavar="gt|FILE", default=None,
-                   help="required: 'gt' (ground-truth boxes and masks: not a detector setting) or a "
+    p.add_argument("--proposals", metavar="gt|FILE|SPEC", default=None,
+                   help="required: 'gt' (ground-truth boxes and masks: not a detector setting), a "
                         "detections file matched by image id (ReCLIP/MAttNet dict, [{image_id, box}], "
-                        "COCO results with optional segmentation)")
+                        "COCO results with optional segmentation), or a source run on each image "
+                        "(maskrcnn[:WEIGHTS], fasterrcnn[:WEIGHTS], sam:CKPT, maskrcnn+sam:CKPT)")
+    p.add_argument("--proposal-cache", metavar="DIR", default=None,
+                   help="with a source SPEC: keep each image's proposals here, so a rerun or another "
+                        "evaluation of the same images runs the detector once")
     p.add_argument("--model", action="append", metavar="SPEC", default=None,
                    help=f"CLIP model spec, repeatable for an ensemble (default: {DEFAULT_MODELS[0]}); "
                         "ReCLIP's: --model RN50x16:openai --model ViT-B-32:openai")
@@ -77,7 +81,7 @@ def config_from_args(args: argparse.Namespace, format: str, files: dict[str, str
     return EvalConfig(dataset=format, files=files, images=args.images, proposals=args.proposals,
                       split=args.split, models=tuple(args.model or DEFAULT_MODELS),
                       methods=tuple(methods or DEFAULT_METHODS), baseline=args.baseline,
-                      limit=args.limit, device=args.device)
+                      limit=args.limit, device=args.device, proposal_cache=args.proposal_cache)
 
 
 def run_refexp(args: argparse.Namespace, format: str, files: dict[str, str]) -> int:

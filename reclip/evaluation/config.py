@@ -21,7 +21,8 @@ PROPOSAL_CHOICES = (
     "choose the proposals: --proposals gt (the image's ground-truth boxes and masks; not a "
     "detector setting, ReCLIP's 'gold boxes') or --proposals FILE (detections matched by image id: "
     "ReCLIP/MAttNet {image_id: [[x, y, w, h], ...]}, [{image_id, box}], or COCO results "
-    "[{image_id, bbox, score, segmentation?}])"
+    "[{image_id, bbox, score, segmentation?}]) or --proposals SPEC (a detector or SAM run on each "
+    "image: maskrcnn[:WEIGHTS], fasterrcnn[:WEIGHTS], sam:CKPT, maskrcnn+sam:CKPT)"
 )
 Shard = tuple[int, int]
 
@@ -43,6 +44,7 @@ class EvalConfig:
     baseline: bool = False
     limit: int | None = None
     device: str | None = field(default=None, compare=False)
+    proposal_cache: str | None = field(default=None, compare=False)
 
     def check(self) -> None:
         """A ReclipError for what no run can use (no proposals named, a bad limit)."""
@@ -61,6 +63,7 @@ class EvalConfig:
         """The run's description (without the device, which does not change the figures)."""
         d = asdict(self)
         d.pop("device")
+        d.pop("proposal_cache")
         d["models"], d["methods"] = list(self.models), list(self.methods)
         return d
 

@@ -1,14 +1,17 @@
 """Where an evaluation's proposals come from: the one place that chooses them.
 
 ``proposal_source(config, dataset)`` returns a ``ProposalSource``: ``gt`` gives the
-image's ground-truth objects (boxes and masks), a file gives its detections matched by
-image id. An image without any is scored as wrong (no silent fallback to other boxes).
-New sources (detectors, SAM) plug in as another branch of ``proposal_source``.
+image's ground-truth objects (boxes and masks), an existing file gives its detections
+matched by image id, anything else is a source spec of ``reclip.proposals`` (``maskrcnn``,
+``fasterrcnn:W.pth``, ``sam:CKPT``, ``maskrcnn+sam:CKPT``) run on each image, cached in memory
+and, with ``proposal_cache``, on disk. An image without any proposal is scored as wrong (no
+silent fallback to other boxes).
 """
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -16,9 +19,12 @@ from PIL import Image
 
 from interpreter import Proposal
 from reclip.datasets import Dataset, read_detections
+from reclip.proposals import parse_spec
+from reclip.proposals import proposal_source as spec_source
 from reclip.evaluation.config import EvalConfig
 from reclip.masks import decode_mask
 
+MASK_SOURCES = {"maskrcnn", "sam"}      # the built-in sources whose proposals carry masks
 GT_WARNING = ("using ground-truth boxes as proposals: this is not a detector setting "
               "(ReCLIP's gold-box figures; detections are the paper's main setting)")
 
@@ -43,12 +49,26 @@ def proposal_source(config: EvalConfig, dataset: Dataset, warn: Callable[[str], 
             return [_proposal(o.box, o.mask, None) for o in dataset.objects_of(image_id)]
 
         return ProposalSource("gt", gold, dataset.has_masks)
+    if not Path(config.proposals).is_file():
+        return _spec_source(config)
     detections = read_detections(config.proposals)
 
     def detected(image_id: Any, image: Image.Image) -> list[Proposal]:
         return [_proposal(d.box, d.mask, d.label) for d in detections.of(image_id)]
 
     return ProposalSource(str(config.proposals), detected, detections.has_masks)
+
+
+def _spec_source(config: EvalConfig) -> ProposalSource:
+    """A detector or SAM source: built once (its weights checked now, before any scoring)."""
+    source = spec_source(config.proposals, cache_dir=config.proposal_cache, device=config.device)
+    masks = any(part.name in MASK_SOURCES for part in _parts(parse_spec(config.proposals)))
+    return ProposalSource(config.proposals, lambda image_id, image: source(image), masks)
+
+
+def _parts(spec: Any) -> list[Any]:
+    """A spec and the box source it prompts, if any (``maskrcnn+sam:CKPT``)."""
+    return [spec] + ([] if spec.prompts is None else _parts(spec.prompts))
 
 
 def _proposal(box, rle, label) -> Proposal:
