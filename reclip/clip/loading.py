@@ -82,11 +82,11 @@ def default_device() -> torch.device:
 
 
 def place(model: torch.nn.Module, device: torch.device | str | None) -> torch.nn.Module:
-    """Eval mode on ``device``; half precision on CUDA (open_clip's fp16 recipe)."""
+    """Eval mode on ``device``, in float32 everywhere. (open_clip's ``convert_weights_to_lp``
+    halves linear and conv weights but not a plain ``LayerNorm``'s, so a model built without
+    ``LayerNormFp32`` fails on CUDA with mixed dtypes: found on an H200, tests/reclip/test_gpu.py.)"""
     device = torch.device(device) if device is not None else default_device()
-    model = model.eval().to(device)
-    if device.type == "cuda":
-        open_clip.convert_weights_to_lp(model, dtype=torch.float16)
+    model = model.eval().to(device=device, dtype=torch.float32)
     for p in model.parameters():
         p.requires_grad_(False)
     return model
