@@ -11,7 +11,7 @@ from typing import Any
 from grammar import ProgramSyntaxError, parse_program
 from primitives import REGISTRY, ReclipError, validate_boxes
 from reclip.cli.programs import add_spacy_option, compile_text
-from reclip.files import load_image
+from reclip.files import image_format, load_image
 from reclip.locator import Locator
 from reclip.proposals.io import read_proposals
 from reclip.report.diagnose import diagnose
@@ -127,6 +127,8 @@ def _inputs(args: argparse.Namespace):
     proposals = read_proposals(args.proposals, image_id=args.image_id, image_size=image.size)
     if args.gold is not None:
         validate_boxes(args.gold, "gold box")
+    if args.draw:
+        image_format(args.draw)   # an unknown extension is refused before any model loads
     return image, proposals
 
 

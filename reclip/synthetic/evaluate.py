@@ -115,6 +115,8 @@ def evaluate_record(record: dict[str, Any], scorer: Scorer, compile_fn: Callable
     if not 0 <= gold < len(proposals):
         raise ReclipError(f"gold index {gold} is out of range for {len(proposals)} proposals")
     expression = record["expression"]
+    if not isinstance(expression, str) or not expression.strip():
+        raise ReclipError(f"empty expression (got {expression!r}): nothing to locate")
     alone = execute(Program(Find(expression)), graph, scorer, image)
     row: dict[str, Any] = {
         "id": record["id"], "kind": record["kind"], "expression": expression, "gold": gold,
