@@ -15,7 +15,7 @@ from reclip.cli.programs import add_spacy_option, compile_text
 from reclip.files import image_format, load_image
 from reclip.locator import Locator
 from reclip.proposals.io import read_proposals
-from reclip.report.diagnose import diagnose
+from reclip.report.diagnose import diagnose, salient
 from reclip.report.draw import draw_result
 from reclip.report.trace import write_trace_html
 
@@ -177,7 +177,8 @@ def _report(args: argparse.Namespace, result, image, expression: str | None, tit
                                                   expression=expression, gold_box=gold, title=title)))
     if args.draw:
         drawing = _numbered(args.draw, number)
-        draw_result(image, result.graph.proposals, chosen=result.index, gold_box=gold, path=drawing)
+        draw_result(image, result.graph.proposals, chosen=result.index, gold_box=gold, path=drawing,
+                    labelled=salient(result, diagnose(result, gold).gold_index))
         written.append(("drawing", drawing))
     verdict = _verdict(result, gold)
     if args.json:

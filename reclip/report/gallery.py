@@ -13,7 +13,7 @@ from PIL import Image
 from interpreter import Result
 from reclip.files import load_image, make_folder, save_image, write_text
 from reclip.proposals.io import write_proposals
-from reclip.report.diagnose import diagnose
+from reclip.report.diagnose import diagnose, salient
 from reclip.report.draw import draw_result
 from reclip.report.explain import pretty_program
 from reclip.report.html import escape as _e, num as _num, page
@@ -121,7 +121,8 @@ def _thumbnail(img: Image.Image, result: Result, gold_box) -> Image.Image:
     small = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))))
     boxes = [[v * scale for v in p.box] for p in result.graph.proposals]
     gold = None if gold_box is None else [float(v) * scale for v in gold_box]
-    return draw_result(small, boxes, chosen=result.index, gold_box=gold)
+    return draw_result(small, boxes, chosen=result.index, gold_box=gold,
+                       labelled=salient(result, diagnose(result, gold_box).gold_index))
 
 
 def _slug(text: str) -> str:
