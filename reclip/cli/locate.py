@@ -201,6 +201,8 @@ def _report(args: argparse.Namespace, result, image, expression: str | None, tit
         gold_at = f"gold #{verdict['gold_index']}" if verdict["gold_index"] is not None \
             else "no proposal matches the gold box"
         print(f"gold:    {'correct' if verdict['correct'] else 'WRONG'}  (IoU {verdict['iou']:.2f}; {gold_at})")
+        if not verdict["correct"]:   # the diagnosis' headline names the node that lost it
+            print(f"lost:    {verdict['why']}")
     fallbacks = result.trace.fallbacks
     for s in fallbacks:
         print(f"fallback at step {s.step} {s.label}: {s.fallback}")
@@ -222,5 +224,7 @@ def _verdict(result, gold: list[float] | None) -> dict[str, Any] | None:
     if gold is None:
         return None
     d = diagnose(result, gold)
-    return {"correct": d.correct, "iou": d.answer_iou, "gold_index": d.gold_index}
+    lost = None if d.lost_at is None else {"step": d.lost_at, "node": result.trace.steps[d.lost_at].label}
+    return {"correct": d.correct, "iou": d.answer_iou, "gold_index": d.gold_index, "lost_at": lost,
+            "why": d.headline}
 

@@ -95,10 +95,15 @@ class Gallery:
             sections.append(f'<section class="kind-group" id="kind-{_slug(name)}" data-kind="{_e(name)}">'
                             f"<h2>{_e(name)} <span class=\"count\">{len(groups[name])}</span></h2>"
                             f'<div class="cards">{cards}</div></section>')
-        empty = "" if self.failures else '<p class="empty">No failures.</p>'
+        n = len(self.failures)
+        if n:
+            headline = f'{n} failure{"s" if n != 1 else ""} · by expression kind: {" ".join(summary)}'
+        else:
+            evaluated = f" of the {sum(totals.values())} expressions evaluated" if totals else ""
+            headline = f"No failures: the full system answered every one{evaluated} right."
+        empty = "" if n else '<p class="empty">Nothing to show: no expression was answered wrong.</p>'
         body = (f'<header class="page-head"><h1>{_e(title)}</h1>'
-                f'<p class="summary">{len(self.failures)} failure{"s" if len(self.failures) != 1 else ""}'
-                f' · by expression kind: {" ".join(summary)}</p></header>'
+                f'<p class="summary">{_e(headline) if not n else headline}</p></header>'
                 f'<main class="gallery">{empty}{"".join(sections)}</main>')
         return write_text(self.out_dir / "index.html", page(title, body))
 
