@@ -11,13 +11,16 @@ from typing import Any, Iterable, Protocol, Sequence, runtime_checkable
 import numpy as np
 from PIL import Image
 
+from interpreter.masks import decode_mask
 from primitives import BoxError, ReclipError, validate_boxes
 
 
 @dataclass(frozen=True, eq=False)
 class Proposal:
-    """One candidate region: ``box`` = [x0, y0, x1, y1] in pixels; ``mask`` an HxW bool array;
-    ``score`` the detector's confidence when a detector proposed it."""
+    """One candidate region: ``box`` = [x0, y0, x1, y1] in pixels; ``mask`` an HxW bool
+    array, a 2-D 0/1 list or a COCO RLE dict (``{"size": [h, w], "counts": ...}``), decoded
+    by ``interpreter.masks.decode_mask``; ``score`` the detector's confidence when a detector
+    proposed it."""
 
     box: tuple[float, float, float, float]
     mask: np.ndarray | None = field(default=None, repr=False)
@@ -28,10 +31,7 @@ class Proposal:
         box = validate_boxes(self.box)[0]
         object.__setattr__(self, "box", tuple(float(v) for v in box))
         if self.mask is not None:
-            mask = np.asarray(self.mask)
-            if mask.ndim != 2:
-                raise BoxError(f"a proposal mask must be a 2-D (height, width) array; got shape {mask.shape}")
-            object.__setattr__(self, "mask", mask.astype(bool))
+            object.__setattr__(self, "mask", decode_mask(self.mask))
 
 
 def as_proposals(items: Iterable[Any]) -> list[Proposal]:

@@ -7,7 +7,25 @@ from typing import Any
 
 import numpy as np
 
-from grammar.ast import Find, Node
+from grammar.ast import And, Find, Node, Ordinal, Relate, Superlative
+
+
+def node_label(node: Node, elided: bool = False) -> str:
+    """A node without its children, the one label the trace, the trace page and explain use:
+    ``find("cup")``, ``relate(left_of)``, ``superlative(leftmost)``, ``ordinal(2, leftmost)``,
+    ``and``. ``elided`` shows where the children go: ``relate(…, left_of, …)``,
+    ``superlative(leftmost, …)``, ``and(…)``."""
+    if isinstance(node, Find):
+        return str(node)
+    if isinstance(node, Relate):
+        return f"relate(…, {node.relation}, …)" if elided else f"relate({node.relation})"
+    if isinstance(node, Superlative):
+        return f"superlative({node.kind}, …)" if elided else f"superlative({node.kind})"
+    if isinstance(node, Ordinal):
+        return f"ordinal({node.n}, {node.kind}, …)" if elided else f"ordinal({node.n}, {node.kind})"
+    if isinstance(node, And):
+        return "and(…)" if elided else "and"
+    return type(node).__name__.lower()
 
 
 @dataclass
@@ -37,14 +55,8 @@ class TraceStep:
 
     @property
     def label(self) -> str:
-        """The node without its children: find("cup"), relate(left_of), ..."""
-        n = self.node
-        if isinstance(n, Find):
-            return str(n)
-        name = getattr(n, "relation", None) or getattr(n, "kind", None)
-        if hasattr(n, "n"):
-            return f"ordinal({n.n}, {name})"
-        return f"{self.kind}({name})" if name else self.kind
+        """The node without its children (``node_label``): find("cup"), relate(left_of), ..."""
+        return node_label(self.node)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -10,11 +10,12 @@ from typing import Any
 
 from grammar import ProgramSyntaxError, parse_program
 from primitives import REGISTRY, ReclipError, validate_boxes
+from reclip.cli.expressions import add_expression_options, expressions_of
 from reclip.cli.programs import add_spacy_option, compile_text
-from reclip.files import load_image
+from reclip.files import image_format, load_image
 from reclip.locator import Locator
 from reclip.proposals import DEFAULT_DETECTOR, proposals_for
-from reclip.report.diagnose import diagnose
+from reclip.report.diagnose import diagnose, salient
 from reclip.report.draw import draw_result
 from reclip.report.trace import write_trace_html
 
@@ -58,7 +59,7 @@ def _add_locate(sub: argparse._SubParsersAction) -> None:
                        description="Compile an expression, score the proposals with CLIP, run the "
                                    "program and print the chosen proposal.")
     p.add_argument("image", help="the image file")
-    p.add_argument("expression", help="the referring expression")
+    add_expression_options(p)
     _add_scoring_options(p)
     add_spacy_option(p)
     p.set_defaults(func=cmd_locate)
@@ -77,13 +78,33 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_locate(args: argparse.Namespace) -> int:
+    """One expression, or many over the same image: one model load, one scoring pass
+    (``Locator.run_many``, what ``locate_many`` does after compiling)."""
+    expressions = expressions_of(args)
     image, proposals = _inputs(args)
-    program = compile_text(args.expression, args.spacy_model)
-    for note in program.notes:
-        print(f"note: {note}", file=sys.stderr)
+    programs = [_compile_one(text, k, len(expressions), args.spacy_model) for k, text in enumerate(expressions)]
     locator = load_locator(args)
-    result = locator.run(program, image, proposals)
-    return _report(args, result, image, args.expression)
+    if len(expressions) == 1:
+        return _report(args, locator.run(programs[0], image, proposals), image, expressions[0])
+    for k, (text, result) in enumerate(zip(expressions, locator.run_many(programs, image, proposals))):
+        if k and not args.json:
+            print()
+        _report(args, result, image, text, number=k)
+    return 0
+
+
+def _compile_one(text: str, k: int, count: int, spacy_model: str | None):
+    """Compile one expression; with several, errors and notes say which one."""
+    where = f"expression {k + 1} ({text[:40]!r}): " if count > 1 else ""
+    try:
+        program = compile_text(text, spacy_model)
+    except ProgramSyntaxError:
+        raise
+    except ReclipError as exc:
+        raise ReclipError(f"{where}{exc}") from None
+    for note in program.notes:
+        print(f"note: {where}{note}", file=sys.stderr)
+    return program
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -132,6 +153,8 @@ def _inputs(args: argparse.Namespace):
                               cache_dir=args.proposal_cache, device=args.device)
     if args.gold is not None:
         validate_boxes(args.gold, "gold box")
+    if args.draw:
+        image_format(args.draw)   # an unknown extension is refused before any model loads
     return image, proposals
 
 
@@ -148,27 +171,34 @@ def load_locator(args: argparse.Namespace):
     return Locator.from_pretrained(args.model or [DEFAULT_MODEL], **options)
 
 
-def _report(args: argparse.Namespace, result, image, expression: str | None, title: str | None = None) -> int:
-    """Print the result; write the trace and the drawing when asked."""
+def _report(args: argparse.Namespace, result, image, expression: str | None, title: str | None = None,
+            number: int | None = None) -> int:
+    """Print the result; write the trace and the drawing when asked. ``number``: the
+    expression's place among several (its files get a -K suffix, its JSON one line)."""
     gold = list(args.gold) if args.gold is not None else None
     written = []
     if args.trace:
-        written.append(("trace", write_trace_html(result, image, args.trace, expression=expression,
-                                                  gold_box=gold, title=title)))
+        written.append(("trace", write_trace_html(result, image, _numbered(args.trace, number),
+                                                  expression=expression, gold_box=gold, title=title)))
     if args.draw:
-        draw_result(image, result.graph.proposals, chosen=result.index, gold_box=gold, path=args.draw)
-        written.append(("drawing", Path(args.draw)))
+        drawing = _numbered(args.draw, number)
+        draw_result(image, result.graph.proposals, chosen=result.index, gold_box=gold, path=drawing,
+                    labelled=salient(result, diagnose(result, gold).gold_index))
+        written.append(("drawing", drawing))
     verdict = _verdict(result, gold)
     if args.json:
-        out = {"program": str(result.program), "index": result.index, "box": result.box,
-               "probability": result.probability, "scores": [float(v) for v in result.scores]}
+        out = {"expression": expression} if number is not None else {}
+        out.update({"program": str(result.program), "index": result.index, "box": result.box,
+                    "probability": result.probability, "scores": [float(v) for v in result.scores]})
         if verdict:
             out.update(verdict)
         out.update({what: str(path) for what, path in written})
         if args.verbose:
             out["trace"] = result.trace.to_dict()["steps"]
-        print(json.dumps(out, indent=2))
+        print(json.dumps(out, indent=None if number is not None else 2))
         return 0
+    if number is not None:
+        print(f"expression {number + 1}: {expression}")
     print(f"program: {result.program}")
     box = ", ".join(f"{v:g}" for v in result.box)
     print(f"answer:  #{result.index}  box [{box}]  p={result.probability:.3f}")
@@ -176,6 +206,8 @@ def _report(args: argparse.Namespace, result, image, expression: str | None, tit
         gold_at = f"gold #{verdict['gold_index']}" if verdict["gold_index"] is not None \
             else "no proposal matches the gold box"
         print(f"gold:    {'correct' if verdict['correct'] else 'WRONG'}  (IoU {verdict['iou']:.2f}; {gold_at})")
+        if not verdict["correct"]:   # the diagnosis' headline names the node that lost it
+            print(f"lost:    {verdict['why']}")
     fallbacks = result.trace.fallbacks
     for s in fallbacks:
         print(f"fallback at step {s.step} {s.label}: {s.fallback}")
@@ -187,9 +219,17 @@ def _report(args: argparse.Namespace, result, image, expression: str | None, tit
     return 0
 
 
+def _numbered(path: str, number: int | None) -> Path:
+    """``out.html`` as ``out-K.html`` for the K-th of several expressions."""
+    path = Path(path)
+    return path if number is None else path.with_name(f"{path.stem}-{number}{path.suffix}")
+
+
 def _verdict(result, gold: list[float] | None) -> dict[str, Any] | None:
     if gold is None:
         return None
     d = diagnose(result, gold)
-    return {"correct": d.correct, "iou": d.answer_iou, "gold_index": d.gold_index}
+    lost = None if d.lost_at is None else {"step": d.lost_at, "node": result.trace.steps[d.lost_at].label}
+    return {"correct": d.correct, "iou": d.answer_iou, "gold_index": d.gold_index, "lost_at": lost,
+            "why": d.headline}
 

@@ -4,14 +4,18 @@ Each command group is a module with ``COMMANDS`` and ``register(subparsers)``: p
 (compile, relations), locate (locate, run), synthetic (synth, train-synthetic, demo) and
 evaluation (eval). Errors a user causes (a missing file, a bad box, an unknown model, a
 program that does not parse) print one clear message to stderr and exit with status 2;
-a program syntax error prints its line, column, a caret and suggestions.
+a program syntax error prints its line, column, a caret and suggestions. Any other
+exception is a bug: one line saying so and how to see the traceback (RECLIP_DEBUG=1),
+exit status 70.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import traceback
 from types import ModuleType
 from typing import Sequence
 
@@ -25,6 +29,8 @@ from reclip.plugins import load_entry_points, load_plugin
 LIGHT_GROUPS: tuple[ModuleType, ...] = (programs, locate)
 HEAVY_GROUPS = ("reclip.cli.synthetic", "reclip.cli.evaluation")
 EXIT_USAGE = 2
+EXIT_INTERNAL = 70          # EX_SOFTWARE (sysexits.h): a bug in reclip, not the user's input
+DEBUG_VARIABLE = "RECLIP_DEBUG"
 SUB_PLUGINS = "sub_plugins_"
 
 
@@ -115,4 +121,18 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `reclip relations | head`
         sys.stderr.close()
         return 0
+    except Exception as exc:  # the backstop: a bug, reported in one line unless debugging
+        return _internal_error(args.command, exc)
+
+
+def _internal_error(command: str, exc: Exception) -> int:
+    """One line naming the exception, or the whole traceback with RECLIP_DEBUG=1."""
+    if os.environ.get(DEBUG_VARIABLE, "") not in ("", "0"):
+        traceback.print_exc()
+    else:
+        detail = " ".join(str(exc).split())[:300]
+        print(f"reclip {command}: internal error (a bug in reclip, please report it): "
+              f"{type(exc).__name__}: {detail}; run again with {DEBUG_VARIABLE}=1 to see the traceback",
+              file=sys.stderr)
+    return EXIT_INTERNAL
 

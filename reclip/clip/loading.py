@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -20,6 +19,7 @@ from reclip.clip.specs import (
     parse_spec,
 )
 from reclip.clip.weights import resolve_tag_file
+from reclip.files import read_json
 
 CONFIGS = Path(__file__).resolve().parent / "configs"
 
@@ -43,7 +43,7 @@ def model_config(name: str) -> dict[str, Any]:
     if not path.is_file():
         known = ", ".join(sorted(p.stem for p in CONFIGS.glob("*.json")))
         raise ModelLoadError(f"no model config {name!r} in {CONFIGS} (known: {known})")
-    return json.loads(path.read_text(encoding="utf-8"))
+    return read_json(path, "model config", ModelLoadError)
 
 
 @dataclass(eq=False)
@@ -81,11 +81,30 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def resolve_device(device: torch.device | str | None) -> torch.device:
+    """``device`` as a torch device this machine has (``default_device()`` for None);
+    an unknown name or an accelerator that is not there is a ModelLoadError."""
+    if device is None:
+        return default_device()
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ModelLoadError(f"unknown device {str(device)!r}: use cpu, cuda, cuda:N or mps") from None
+    available = {"cuda": torch.cuda.is_available, "mps": torch.backends.mps.is_available}
+    if device.type in available and not available[device.type]():
+        raise ModelLoadError(f"device {str(device)!r} was asked for but this machine has no "
+                             f"{device.type.upper()} device available; use --device cpu")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ModelLoadError(f"device {str(device)!r}: this machine has {torch.cuda.device_count()} "
+                             "CUDA device(s)")
+    return device
+
+
 def place(model: torch.nn.Module, device: torch.device | str | None) -> torch.nn.Module:
     """Eval mode on ``device``, in float32 everywhere. (open_clip's ``convert_weights_to_lp``
     halves linear and conv weights but not a plain ``LayerNorm``'s, so a model built without
     ``LayerNormFp32`` fails on CUDA with mixed dtypes: found on an H200, tests/reclip/test_gpu.py.)"""
-    device = torch.device(device) if device is not None else default_device()
+    device = resolve_device(device)
     model = model.eval().to(device=device, dtype=torch.float32)
     for p in model.parameters():
         p.requires_grad_(False)

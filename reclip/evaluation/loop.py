@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable, Sequence, TextIO
 from tqdm import tqdm
 
 from primitives import ReclipError
-from reclip.files import make_folder
+from reclip.files import make_folder, parse_json
 
 RESULTS = "results.jsonl"
 BAD_RECORD_ERRORS = (ReclipError, KeyError, TypeError, ValueError, OSError)
@@ -32,8 +32,8 @@ def read_rows(results: Path) -> list[Row]:
         with results.open(encoding="utf-8") as f:
             for line in f:
                 try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError:
+                    rows.append(parse_json(line, str(results)))
+                except ReclipError:
                     continue
     return rows
 

@@ -20,7 +20,7 @@ from typing import Any, Sequence
 
 from interpreter import Proposal, as_proposals
 from primitives import BoxError, ReclipError
-from reclip.files import write_text
+from reclip.files import read_json, write_text
 from reclip.masks import MaskError, check_mask, decode_mask, encode_mask
 
 
@@ -33,7 +33,7 @@ def read_proposals(path: str | os.PathLike, image_id: Any = None,
     """Proposals from a JSON file; ``image_size`` = (width, height) checks masks and
     lets COCO polygon segmentations be rasterised."""
     path = Path(path)
-    records = _records(_load_json(path), path)
+    records = _records(read_json(path, "proposals file", ProposalFileError), path)
     try:
         if _is_coco(records):
             records = _coco_records(records, image_id, path)
@@ -50,19 +50,6 @@ def read_proposals(path: str | os.PathLike, image_id: Any = None,
     if image_size is not None:
         _check_masks(proposals, image_size, path)
     return proposals
-
-
-def _load_json(path: Path) -> Any:
-    if not path.is_file():
-        raise ProposalFileError(f"proposals file not found: {path}")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise ProposalFileError(f"{path}: not a text (JSON) file") from None
-    except json.JSONDecodeError as exc:
-        raise ProposalFileError(
-            f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-        ) from None
 
 
 def _records(data: Any, path: Path) -> list[Any]:

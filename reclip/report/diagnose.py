@@ -180,3 +180,20 @@ def ordinal_word(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
 
+
+
+# With more proposals than this, pictures label only the ones that matter (``salient``).
+LABEL_ALL_MAX = 30
+TOP_PER_NODE = 3
+
+
+def salient(result: Result, gold_index: int | None, top: int = TOP_PER_NODE) -> set[int]:
+    """The proposals a picture labels: all of them up to LABEL_ALL_MAX, else the answer,
+    the gold proposal and each node's ``top`` most probable ones."""
+    n = len(result.graph.proposals)
+    if n <= LABEL_ALL_MAX:
+        return set(range(n))
+    keep = {result.index} | ({gold_index} if gold_index is not None else set())
+    for s in result.trace.steps:
+        keep.update(int(i) for i in np.argsort(-s.distribution, kind="stable")[:top])
+    return keep

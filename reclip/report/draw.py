@@ -3,49 +3,69 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable, Sequence
+from typing import Any, Collection, Iterable, Sequence
 
 from PIL import Image, ImageDraw, ImageFont
 
 from interpreter import as_proposals
 from primitives import ReclipError, validate_boxes
 from reclip.files import load_image, save_image
+from reclip.report.diagnose import LABEL_ALL_MAX
 
 PROPOSAL_COLOUR = (250, 250, 250)
 OUTLINE_COLOUR = (20, 20, 20)
 ANSWER_COLOUR = (240, 110, 20)
 GOLD_COLOUR = (30, 170, 70)
+FAINT_ALPHA = 110           # unlabelled proposals, when there are many: a thin translucent outline
 
 
 def draw_result(image: Image.Image | str | os.PathLike, proposals: Iterable[Any],
                 chosen: int | None = None, gold_box: Sequence[float] | None = None,
-                path: str | os.PathLike | None = None) -> Image.Image:
-    """Draw every proposal with its number, ``chosen`` in orange and ``gold_box`` dashed green.
+                path: str | os.PathLike | None = None, labelled: Collection[int] | None = None) -> Image.Image:
+    """Draw the proposals with their numbers, ``chosen`` in orange and ``gold_box`` dashed green.
 
-    Returns the drawing (RGB); also saves it to ``path`` when given.
+    ``labelled``: the proposals to number (``report.diagnose.salient`` picks the ones that
+    matter); the others are drawn faintly. By default all are numbered up to LABEL_ALL_MAX
+    proposals, beyond that only ``chosen``. Returns the drawing (RGB); also saves it to
+    ``path`` (in the format its extension names) when given.
     """
     canvas = load_image(image).copy()
     boxes = [p.box for p in as_proposals(proposals)]
     if chosen is not None and not 0 <= chosen < len(boxes):
         raise ReclipError(f"chosen proposal {chosen} is out of range: there are {len(boxes)} proposals")
+    if labelled is None:
+        labelled = range(len(boxes)) if len(boxes) <= LABEL_ALL_MAX else ()
+    labelled = {i for i in labelled if 0 <= i < len(boxes)} | ({chosen} if chosen is not None else set())
     scale = max(1.0, max(canvas.size) / 500)
     width = max(1, round(2 * scale))
     font = ImageFont.load_default(size=max(11, round(13 * scale)))
+    _faint_rectangles(canvas, [b for i, b in enumerate(boxes) if i not in labelled], max(1, width // 2))
     draw = ImageDraw.Draw(canvas)
     for i, box in enumerate(boxes):
-        if i != chosen:
+        if i != chosen and i in labelled:
             _outlined_rectangle(draw, box, PROPOSAL_COLOUR, width)
     if gold_box is not None:
         gold = [float(v) for v in validate_boxes(gold_box, "gold box")[0]]
         _dashed_rectangle(draw, gold, GOLD_COLOUR, width + 1, dash=round(8 * scale))
     if chosen is not None:
         _outlined_rectangle(draw, boxes[chosen], ANSWER_COLOUR, width * 2)
-    for i, box in enumerate(boxes):  # labels last so no box line crosses a number
+    for i in sorted(labelled):  # labels last so no box line crosses a number
         colour = ANSWER_COLOUR if i == chosen else PROPOSAL_COLOUR
-        _label(draw, box, str(i), font, colour, canvas.size)
+        _label(draw, boxes[i], str(i), font, colour, canvas.size)
     if path is not None:
         save_image(canvas, path)
     return canvas
+
+
+def _faint_rectangles(canvas: Image.Image, boxes: list, width: int) -> None:
+    """Thin translucent outlines, composited onto ``canvas`` in place."""
+    if not boxes:
+        return
+    layer = Image.new("RGBA", canvas.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    for x0, y0, x1, y1 in boxes:
+        draw.rectangle([x0, y0, x1, y1], outline=(*PROPOSAL_COLOUR, FAINT_ALPHA), width=width)
+    canvas.paste(Image.alpha_composite(canvas.convert("RGBA"), layer).convert("RGB"))
 
 
 def _outlined_rectangle(draw: ImageDraw.ImageDraw, box, colour, width: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from grammar.ast import And, Find, Node, Ordinal, Program, Relate, Superlative
+from interpreter.trace import node_label
 from primitives import Registry
 
 
@@ -32,7 +33,9 @@ def node_spans(program: Program) -> list[tuple[str, list[tuple[int, int]]]]:
     rows = []
     for node in _preorder(program.root):
         spans = [node.span] if node.span is not None else []
-        label = _node_label(node)
+        label = node_label(node, elided=True)
+        if isinstance(node, And):
+            label += "  (multiplies its arguments)"
         if node is whole:
             label += "  (whole expression: ReCLIP's final product)"
         rows.append((label, spans))
@@ -53,18 +56,6 @@ def _whole_expression_find(program: Program) -> Node | None:
             and root.args[0].text == " ".join(program.source.split()):
         return root.args[0]
     return None
-
-
-def _node_label(node: Node) -> str:
-    if isinstance(node, Find):
-        return str(node)
-    if isinstance(node, Relate):
-        return f"relate(…, {node.relation}, …)"
-    if isinstance(node, Superlative):
-        return f"superlative({node.kind}, …)"
-    if isinstance(node, Ordinal):
-        return f"ordinal({node.n}, {node.kind}, …)"
-    return "and(…)  (multiplies its arguments)"
 
 
 def pretty_program(node: Node | Program, width: int = 88, indent: str = "") -> str:

@@ -13,7 +13,7 @@ from PIL import Image
 from interpreter import Result
 from reclip.files import load_image, make_folder, save_image, write_text
 from reclip.proposals.io import write_proposals
-from reclip.report.diagnose import diagnose
+from reclip.report.diagnose import diagnose, salient
 from reclip.report.draw import draw_result
 from reclip.report.explain import pretty_program
 from reclip.report.html import escape as _e, num as _num, page
@@ -95,10 +95,15 @@ class Gallery:
             sections.append(f'<section class="kind-group" id="kind-{_slug(name)}" data-kind="{_e(name)}">'
                             f"<h2>{_e(name)} <span class=\"count\">{len(groups[name])}</span></h2>"
                             f'<div class="cards">{cards}</div></section>')
-        empty = "" if self.failures else '<p class="empty">No failures.</p>'
+        n = len(self.failures)
+        if n:
+            headline = f'{n} failure{"s" if n != 1 else ""} · by expression kind: {" ".join(summary)}'
+        else:
+            evaluated = f" of the {sum(totals.values())} expressions evaluated" if totals else ""
+            headline = f"No failures: the full system answered every one{evaluated} right."
+        empty = "" if n else '<p class="empty">Nothing to show: no expression was answered wrong.</p>'
         body = (f'<header class="page-head"><h1>{_e(title)}</h1>'
-                f'<p class="summary">{len(self.failures)} failure{"s" if len(self.failures) != 1 else ""}'
-                f' · by expression kind: {" ".join(summary)}</p></header>'
+                f'<p class="summary">{_e(headline) if not n else headline}</p></header>'
                 f'<main class="gallery">{empty}{"".join(sections)}</main>')
         return write_text(self.out_dir / "index.html", page(title, body))
 
@@ -121,7 +126,8 @@ def _thumbnail(img: Image.Image, result: Result, gold_box) -> Image.Image:
     small = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))))
     boxes = [[v * scale for v in p.box] for p in result.graph.proposals]
     gold = None if gold_box is None else [float(v) * scale for v in gold_box]
-    return draw_result(small, boxes, chosen=result.index, gold_box=gold)
+    return draw_result(small, boxes, chosen=result.index, gold_box=gold,
+                       labelled=salient(result, diagnose(result, gold_box).gold_index))
 
 
 def _slug(text: str) -> str:

@@ -21,11 +21,19 @@ from interpreter import Result
 from interpreter.trace import TraceStep
 from primitives import validate_boxes
 from reclip.files import load_image, write_text
-from reclip.report.diagnose import Diagnosis, diagnose, ordinal_word, rank, referent_chain
+from reclip.report.diagnose import (
+    TOP_PER_NODE, Diagnosis, diagnose, ordinal_word, rank, referent_chain, salient,
+)
 from reclip.report.html import asset, escape as _e, json_for_script, num as _num, page, png_data_uri
 
 # Proposals kept in a matrix heatmap; beyond this the most probable ones are shown.
 MATRIX_MAX = 24
+# Rows of a node's probability table; beyond this the most probable ones (and the answer and gold).
+BARS_MAX = 40
+# Beyond this many proposals the page stores each distribution sparsely: the entries of at
+# least SPARSE_MIN (and the labelled proposals), rounded to 4 digits.
+DENSE_MAX = 60
+SPARSE_MIN = 1e-4
 
 
 def write_trace_html(result: Result, image: Image.Image | str | os.PathLike, path: str | os.PathLike, *,
@@ -49,11 +57,13 @@ def trace_html(result: Result, image: Image.Image | str | os.PathLike, *, expres
     steps = result.trace.steps
     root = steps[-1]
     heading = title or (f"“{expression}”" if expression else "reclip trace")
+    labelled = salient(result, diag.gold_index)
     data = {
         "answer": result.index,
         "gold": diag.gold_index,
+        "n": len(result.graph.proposals),
         "steps": [{"step": s.step, "kind": s.kind, "label": s.label,
-                   "distribution": [round(float(v), 6) for v in s.distribution]} for s in steps],
+                   "distribution": _stored(s.distribution, labelled)} for s in steps],
     }
     body = "\n".join([
         '<header class="page-head">',
@@ -67,8 +77,8 @@ def trace_html(result: Result, image: Image.Image | str | os.PathLike, *, expres
         "</header>",
         '<main class="layout">',
         '<section class="image-pane" aria-label="image and proposals">',
-        _scene_svg(img, result, diag, gold_box, root),
-        _legend(root),
+        _scene_svg(img, result, diag, gold_box, root, labelled),
+        _legend(root, len(labelled), len(result.graph.proposals)),
         "</section>",
         '<section class="side-pane">',
         '<h2>Program <span class="hint">click a node: the boxes show its probabilities; ↑/↓ move</span></h2>',
@@ -82,6 +92,15 @@ def trace_html(result: Result, image: Image.Image | str | os.PathLike, *, expres
         f"<script>\n{asset('trace.js')}</script>",
     ])
     return page(heading, body)
+
+
+def _stored(dist: np.ndarray, labelled: set[int]) -> list:
+    """A distribution for the page's script: dense (6 digits) for up to DENSE_MAX proposals,
+    else sparse ``[[index, p], ...]`` pairs (4 digits), so the page's size stays bounded."""
+    if len(dist) <= DENSE_MAX:
+        return [round(float(v), 6) for v in dist]
+    keep = sorted(set(np.flatnonzero(dist >= SPARSE_MIN).tolist()) | labelled)
+    return [[i, round(float(dist[i]), 4)] for i in keep]
 
 
 def _summary(result: Result, diag: Diagnosis) -> str:
@@ -123,7 +142,10 @@ def _notes(result: Result) -> str:
     return '<ul class="notes">' + "".join(f"<li>compiler: {_e(n)}</li>" for n in notes) + "</ul>"
 
 
-def _scene_svg(img: Image.Image, result: Result, diag: Diagnosis, gold_box, root: TraceStep) -> str:
+def _scene_svg(img: Image.Image, result: Result, diag: Diagnosis, gold_box, root: TraceStep,
+               labelled: set[int]) -> str:
+    """The image and every proposal; only the ``labelled`` ones get a number tag, the others
+    are drawn faintly (the page stays readable with a thousand proposals)."""
     w, h = img.size
     font = max(w, h) * 0.028   # image units; the SVG is shown about 600 px wide
     stroke = max(1.0, max(w, h) / 400)
@@ -139,16 +161,18 @@ def _scene_svg(img: Image.Image, result: Result, diag: Diagnosis, gold_box, root
         x0, y0, x1, y1 = result.graph.proposals[i].box
         label = result.graph.proposals[i].label
         classes = ["proposal"] + (["answer"] if i == result.index else []) + \
-            (["gold"] if i == diag.gold_index else [])
+            (["gold"] if i == diag.gold_index else []) + ([] if i in labelled else ["faint"])
         tip = f"#{i}" + (f" {label}" if label else "") + f" [{_num(x0)}, {_num(y0)}, {_num(x1)}, {_num(y1)}]"
+        tag = "" if i not in labelled else (
+            f'<g class="tag" transform="translate({_num(x0)},{_num(y0)})">'
+            f'<rect class="tag-bg" width="{font * (0.75 + 0.62 * len(str(i))):.1f}" height="{font * 1.25:.1f}"/>'
+            f'<text x="{font * 0.35:.1f}" y="{font * 0.98:.1f}" font-size="{font:.1f}">{i}</text></g>')
         out.append(
             f'<g class="{" ".join(classes)}" data-index="{i}">'
             f'<rect class="proposal-box" data-index="{i}" x="{_num(x0)}" y="{_num(y0)}" '
             f'width="{_num(x1 - x0)}" height="{_num(y1 - y0)}" '
             f'style="fill-opacity:{0.6 * dist[i] / peak:.3f}"><title>{_e(tip)} p {dist[i]:.3f}</title></rect>'
-            f'<g class="tag" transform="translate({_num(x0)},{_num(y0)})">'
-            f'<rect class="tag-bg" width="{font * (0.75 + 0.62 * len(str(i))):.1f}" height="{font * 1.25:.1f}"/>'
-            f'<text x="{font * 0.35:.1f}" y="{font * 0.98:.1f}" font-size="{font:.1f}">{i}</text></g></g>'
+            f'{tag}</g>'
         )
     if gold_box is not None:
         gx0, gy0, gx1, gy1 = (float(v) for v in validate_boxes(gold_box, "gold box")[0])
@@ -158,11 +182,14 @@ def _scene_svg(img: Image.Image, result: Result, diag: Diagnosis, gold_box, root
     return "\n".join(out)
 
 
-def _legend(root: TraceStep) -> str:
+def _legend(root: TraceStep, labelled: int, n: int) -> str:
+    faint = "" if labelled >= n else (
+        f' · numbered: the answer, the gold and each node\'s top {TOP_PER_NODE} ({labelled} of {n}); '
+        'the others are drawn faintly (hover for their number)')
     return ('<p class="legend"><span class="key answer-key"></span> answer '
             '<span class="key gold-key"></span> gold '
             '<span class="key tint-key"></span> probability at '
-            f'<b id="tint-label" class="mono">{_e(root.label)}</b></p>')
+            f'<b id="tint-label" class="mono">{_e(root.label)}</b>{_e(faint)}</p>')
 
 
 def _tree(steps: list[TraceStep], step: TraceStep, result: Result, diag: Diagnosis,
@@ -247,7 +274,9 @@ def _bars(s: TraceStep, result: Result, diag: Diagnosis) -> str:
     dist = s.distribution
     peak = float(dist.max()) or 1.0
     rows = []
-    for i in sorted(range(len(dist)), key=lambda k: (-dist[k], k)):
+    order = sorted(range(len(dist)), key=lambda k: (-dist[k], k))
+    shown = order[:BARS_MAX] + [i for i in order[BARS_MAX:] if i in (result.index, diag.gold_index)]
+    for i in shown:
         marks = ("answer " if i == result.index else "") + ("gold" if i == diag.gold_index else "")
         logit = f'<td class="logit">{s.logits[i]:.2f}</td>' if s.logits is not None else ""
         rows.append(
@@ -256,7 +285,10 @@ def _bars(s: TraceStep, result: Result, diag: Diagnosis) -> str:
             f'<td class="p">{dist[i]:.3f}</td>{logit}<td class="marks">{marks.strip()}</td></tr>'
         )
     head = '<th>logit</th>' if s.logits is not None else ""
-    return (f'<table class="bars"><thead><tr><th>#</th><th>probability (sorted)</th><th>p</th>{head}'
+    rest = [i for i in order[BARS_MAX:] if i not in shown]
+    note = "" if not rest else (f'<p class="bars-note">{len(rest)} less probable proposals not listed '
+                                f"(together p {float(dist[rest].sum()):.3f})</p>")
+    return note + (f'<table class="bars"><thead><tr><th>#</th><th>probability (sorted)</th><th>p</th>{head}'
             f'<th></th></tr></thead><tbody>{"".join(rows)}</tbody></table>')
 
 

@@ -10,6 +10,7 @@ from tqdm import tqdm
 
 from interpreter import Proposal
 from primitives import ReclipError
+from reclip.files import make_folder, parse_json
 from reclip.masks import decode_mask, encode_mask
 from reclip.synthetic.expressions import Expression, generate
 from reclip.synthetic.scenes import Scene
@@ -36,7 +37,8 @@ def scene_records(scene_id: str, image_path: str, scene: Scene,
 def write_dataset(out: str | Path, scenes: int, seed: int, progress: bool = False) -> Path:
     """Write images/ and expressions.jsonl under ``out``; returns the JSONL path."""
     out = Path(out)
-    (out / "images").mkdir(parents=True, exist_ok=True)
+    make_folder(out, "dataset folder")
+    make_folder(out / "images", "dataset folder")
     path = out / "expressions.jsonl"
     items = generate(seed, scenes)
     if progress:
@@ -71,10 +73,9 @@ def read_records(path: str | Path) -> list[dict[str, Any]]:
         for line_no, line in enumerate(f, 1):
             if not line.strip():
                 continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ReclipError(f"{path}:{line_no}: not valid JSON: {exc}") from None
+            rec = parse_json(line, f"{path}:{line_no}")
+            if not isinstance(rec, dict):
+                raise ReclipError(f"{path}:{line_no}: expected a JSON object, got {type(rec).__name__}")
             rec["image_path"] = str((path.parent / rec.get("image", "")).resolve())
             records.append(rec)
     return records

@@ -21,7 +21,7 @@ from PIL import Image
 
 from interpreter import Proposal
 from primitives import ReclipError
-from reclip.files import load_image, make_folder, write_text
+from reclip.files import load_image, make_folder, read_json, write_text
 from reclip.locator import Locator
 from reclip.proposals.io import read_proposals
 from reclip.report.draw import draw_result
@@ -38,8 +38,8 @@ def demo_scene(assets: Path = ASSETS) -> tuple[Image.Image, list[Proposal], list
     try:
         image = load_image(assets / "scene.png")
         proposals = read_proposals(assets / "proposals.json", image_size=image.size)
-        expressions = json.loads((assets / "expressions.json").read_text(encoding="utf-8"))
-    except (ReclipError, OSError, json.JSONDecodeError) as exc:
+        expressions = read_json(assets / "expressions.json", "demo expressions")
+    except (ReclipError, OSError) as exc:
         raise ReclipError(f"the bundled demo scene in {assets} is missing or broken: {exc}") from None
     return image, proposals, expressions
 

@@ -32,7 +32,7 @@ from grammar.ast import Find, Program
 from interpreter import ProposalGraph, Result, Scorer, execute
 from primitives import ReclipError
 from reclip.evaluation import GroupedShares, limited, markdown_table, percent, run_records
-from reclip.files import load_image, write_text
+from reclip.files import load_image, make_folder, write_text
 from reclip.report import Gallery
 from reclip.scoring import ClipScorer
 from reclip.synthetic.dataset import read_records, record_proposals
@@ -115,6 +115,8 @@ def evaluate_record(record: dict[str, Any], scorer: Scorer, compile_fn: Callable
     if not 0 <= gold < len(proposals):
         raise ReclipError(f"gold index {gold} is out of range for {len(proposals)} proposals")
     expression = record["expression"]
+    if not isinstance(expression, str) or not expression.strip():
+        raise ReclipError(f"empty expression (got {expression!r}): nothing to locate")
     alone = execute(Program(Find(expression)), graph, scorer, image)
     row: dict[str, Any] = {
         "id": record["id"], "kind": record["kind"], "expression": expression, "gold": gold,
@@ -160,10 +162,12 @@ def evaluate_synthetic(data: str | os.PathLike, *, scorer: Scorer | None = None,
     are skipped (their rows still count in the tally).
     """
     records = limited(read_records(data), limit)
+    if out is not None:
+        make_folder(out)   # a file in the way is refused before the model loads
+    board = Gallery(gallery) if gallery is not None else None
     compile_fn = compile_fn or compile_expression
     scorer = scorer or ClipScorer.from_pretrained(model, methods=("crop", "blur"))
     tally = Tally()
-    board = Gallery(gallery) if gallery is not None else None
     images = _ImageCache()
 
     def on_row(row: dict[str, Any], record: dict[str, Any] | None, extra: Any) -> None:

@@ -1,5 +1,13 @@
 (() => {
   const data = JSON.parse(document.getElementById('trace-data').textContent);
+  // many proposals: distributions are stored sparsely as [index, p] pairs
+  data.steps.forEach(s => {
+    if (s.distribution.length && Array.isArray(s.distribution[0])) {
+      const dense = new Array(data.n).fill(0);
+      s.distribution.forEach(([i, p]) => { dense[i] = p; });
+      s.distribution = dense;
+    }
+  });
   const nodes = Array.from(document.querySelectorAll('.tree-node'));
   const boxes = Array.from(document.querySelectorAll('.proposal-box'));
   const label = document.getElementById('tint-label');

@@ -110,6 +110,7 @@ def test_run_prints_program_answer_and_gold_and_writes_trace_and_drawing(files, 
     assert f"program: {parse_program(PROGRAM_TEXT)}" in out
     assert "answer:  #0  box [30, 200, 110, 280]" in out
     assert "gold:    WRONG  (IoU 0.00; gold #2)" in out
+    assert "lost:    relate(left_of) removed the right answer (step 3)" in out   # README: where it was lost
     assert f"trace:   {trace}" in out and f"drawing: {drawing}" in out
     assert 'class="tree-node' in trace.read_text(encoding="utf-8")
     assert drawing.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

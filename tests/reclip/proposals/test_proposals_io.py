@@ -119,3 +119,16 @@ def test_written_proposals_read_back_with_masks_and_labels(tmp_path):
     assert [p.box for p in back] == [p.box for p in props]
     assert np.array_equal(back[0].mask, mask) and back[0].label == "cup"
     assert back[1].mask is None and back[1].label is None
+
+
+def test_a_proposal_accepts_an_rle_dict_mask_and_refuses_a_corrupt_one():
+    import numpy as np
+
+    from interpreter import Proposal
+    from reclip.masks import MaskError, encode_mask
+
+    mask = np.zeros((20, 30), dtype=bool)
+    mask[5:9, 10:25] = True
+    assert np.array_equal(Proposal([10, 5, 25, 9], mask=encode_mask(mask)).mask, mask)
+    with pytest.raises(MaskError, match="'size' must be"):
+        Proposal([10, 5, 25, 9], mask={"size": [20, 30, 3], "counts": "PP"})

@@ -201,8 +201,9 @@ def test_gallery_groups_failures_by_kind_and_links_their_traces(tmp_path):
 
 
 def test_empty_gallery_says_so(tmp_path):
-    page = Gallery(tmp_path).write().read_text(encoding="utf-8")
-    assert "No failures." in page
+    page = Gallery(tmp_path).write(totals={"relation": 7, "ordinal": 3}).read_text(encoding="utf-8")
+    assert "No failures: the full system answered every one of the 10 expressions evaluated right." in page
+    assert "by expression kind" not in page and "0 failures" not in page
 
 
 def test_draw_marks_answer_and_gold(tmp_path):

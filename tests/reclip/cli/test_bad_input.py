@@ -1,0 +1,159 @@
+"""Every hostile input of issue 10, through the command line: one clear line on stderr and
+exit 2 (the project's error), or 70 for a bug (the backstop); never a traceback."""
+
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from reclip import cli
+from reclip.cli import locate as cli_locate
+from reclip.files import load_image
+
+BOX = [10, 10, 60, 60]
+DEEP = "[" * 100_000
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A PNG whose header claims ``width`` x ``height`` pixels (and holds none)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+
+
+def masked(mask) -> str:
+    return json.dumps([{"box": BOX, "mask": mask}], ensure_ascii=False)
+
+
+@pytest.fixture
+def inputs(tmp_path: Path) -> Path:
+    Image.new("RGB", (100, 100), (40, 80, 120)).save(tmp_path / "img.png")
+    (tmp_path / "bomb.png").write_bytes(png_claiming(50_000, 50_000))
+    (tmp_path / "p.json").write_text(json.dumps([BOX, [20, 20, 90, 90]]))
+    (tmp_path / "existing.txt").write_text("not a folder")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "expressions.jsonl").write_text(DEEP + "\n")
+    return tmp_path
+
+
+def locate(*extra: str, proposals: str = "p.json", image: str = "img.png") -> list[str]:
+    return ["locate", image, "the red circle", "--proposals", proposals, *extra]
+
+
+# (name, files to write {name: text}, argv, stderr fragment, exit status)
+CASES = [
+    ("decompression bomb", {}, locate(image="bomb.png"), "exceeds limit", 2),
+    ("non-ASCII RLE counts", {"m.json": masked({"size": [100, 100], "counts": "é0"})},
+     locate(proposals="m.json"), "proposal 0: compressed RLE 'counts' holds characters", 2),
+    ("RLE size of three numbers", {"m.json": masked({"size": [100, 100, 3], "counts": "PP"})},
+     locate(proposals="m.json"), "'size' must be [height, width]", 2),
+    ("uncompressed RLE, bad counts", {"m.json": masked({"size": [100, 100], "counts": [-5, "x"]})},
+     locate(proposals="m.json"), "uncompressed RLE 'counts' must be a list of non-negative", 2),
+    ("uncompressed RLE, too many pixels", {"m.json": masked({"size": [10, 10], "counts": [50, 60]})},
+     locate(proposals="m.json"), "RLE mask is 10x10", 2),
+    ("ragged mask list", {"m.json": masked([[0, 1, 0], [1]])},
+     locate(proposals="m.json"), "ragged 0/1 mask", 2),
+    ("odd-length polygon", {"m.json": masked([[10, 10, 20, 20, 30]])},
+     locate(proposals="m.json"), "polygon 0 has 5 coordinates", 2),
+    ("deeply nested proposals JSON", {"deep.json": DEEP}, locate(proposals="deep.json"), "nested too deeply", 2),
+    ("deeply nested expressions JSONL", {"e.jsonl": "{" + DEEP},
+     ["locate", "img.png", "--expressions", "e.jsonl", "--proposals", "p.json"], "e.jsonl:1: ", 2),
+    ("deeply nested evaluation file", {}, ["eval", "synthetic", "data", "--no-progress"], "nested too deeply", 2),
+    ("unknown device", {}, locate("--device", "banana"), "unknown device 'banana'", 2),
+    ("synth --out onto a file", {}, ["synth", "--out", "existing.txt", "--scenes", "1"],
+     "existing.txt is an existing file", 2),
+    ("eval --out onto a file", {"ok/expressions.jsonl": "{}\n"},
+     ["eval", "synthetic", "ok", "--out", "existing.txt", "--no-progress"], "existing.txt is an existing file", 2),
+    ("--draw in an unknown format", {}, locate("--draw", "out.xyz"), "cannot tell which image format", 2),
+    ("program nested deeper than the limit", {"deep.txt": "relate(" * 500 + 'find("a")' + ", left_of, find(\"b\"))" * 500},
+     ["run", "deep.txt", "img.png", "--proposals", "p.json"], "the limit is 200", 2),
+    ("lone surrogate in a program", {"sur.txt": 'find("\\ud800")'},
+     ["run", "sur.txt", "img.png", "--proposals", "p.json"], "lone surrogate", 2),
+    ("compiled program too deep to print", {}, ["compile", "the star " + "left of the circle " * 493], "the limit is 200", 2),
+    ("no expression at all", {}, ["locate", "img.png", "--proposals", "p.json"], "no expression", 2),
+]
+if not torch.cuda.is_available():
+    CASES.append(("--device cuda without CUDA", {}, locate("--device", "cuda"), "no CUDA device", 2))
+
+
+@pytest.mark.parametrize("name, files, argv, fragment, status", CASES, ids=[c[0] for c in CASES])
+def test_hostile_input_gets_one_line_and_its_exit_status(inputs, monkeypatch, capsys, name, files, argv,
+                                                        fragment, status):
+    monkeypatch.chdir(inputs)
+    for file, text in files.items():
+        (inputs / file).parent.mkdir(parents=True, exist_ok=True)
+        (inputs / file).write_text(text, encoding="utf-8")
+    assert cli.main(argv) == status
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.splitlines() if not ln.startswith("note: ")]
+    assert fragment in lines[0], err
+    # one line; a program's syntax error adds the offending line and a caret under it
+    assert len(lines) == (3 if "syntax error" in lines[0] else 1), err
+    assert "Traceback" not in err
+
+
+def test_an_unexpected_exception_is_an_internal_error_with_its_own_status(inputs, monkeypatch, capsys):
+    def broken(args):
+        raise KeyError("oops")
+
+    monkeypatch.chdir(inputs)
+    monkeypatch.setattr(cli_locate, "load_locator", broken)
+    monkeypatch.delenv("RECLIP_DEBUG", raising=False)
+    assert cli.main(locate()) == 70
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "internal error" in err and "KeyError" in err and "RECLIP_DEBUG=1" in err
+    monkeypatch.setenv("RECLIP_DEBUG", "1")
+    assert cli.main(locate()) == 70
+    assert "Traceback" in capsys.readouterr().err
+
+
+# -- no silent garbage: pixels keep their real range ------------------------------------
+def test_a_16_bit_png_is_scaled_by_its_full_range(tmp_path):
+    values = np.array([[0, 257 * 100], [65535, 257 * 10]], dtype=np.uint16)
+    Image.fromarray(values).save(tmp_path / "g16.png")
+    assert Image.open(tmp_path / "g16.png").mode.startswith("I;16")
+    rgb = np.asarray(load_image(tmp_path / "g16.png"))
+    assert rgb[..., 0].tolist() == [[0, 100], [255, 10]]
+
+
+def test_a_float_tiff_is_scaled_by_its_value_range(tmp_path):
+    unit = np.array([[0.0, 0.5], [0.25, 1.0]], dtype=np.float32)      # within 0..1: x 255
+    Image.fromarray(unit).save(tmp_path / "unit.tif")
+    assert np.asarray(load_image(tmp_path / "unit.tif"))[..., 0].tolist() == [[0, 128], [64, 255]]
+    wide = np.array([[-10.0, 0.0], [10.0, 30.0]], dtype=np.float32)   # otherwise min..max
+    Image.fromarray(wide).save(tmp_path / "wide.tif")
+    assert np.asarray(load_image(tmp_path / "wide.tif"))[..., 0].tolist() == [[0, 64], [128, 255]]
+
+
+def test_draw_writes_the_format_its_name_says(inputs, monkeypatch, capsys):
+    from report_scene import LabelScorer
+    from reclip import Locator
+
+    monkeypatch.chdir(inputs)
+    monkeypatch.setattr(cli_locate, "load_locator", lambda args: Locator(LabelScorer()))
+    assert cli.main(locate("--draw", "out.jpg")) == 0
+    assert Image.open(inputs / "out.jpg").format == "JPEG"
+
+
+def test_an_empty_expression_in_an_evaluation_file_is_a_bad_record(tmp_path):
+    from reclip.synthetic.dataset import read_records, write_dataset
+    from reclip.synthetic.evaluate import evaluate_synthetic
+    from report_scene import LabelScorer
+
+    path = write_dataset(tmp_path / "d", scenes=1, seed=0)
+    first = read_records(path)[0]
+    first.pop("image_path")
+    path.write_text(json.dumps({**first, "expression": "  "}) + "\n")
+    tally = evaluate_synthetic(path, scorer=LabelScorer(), out=tmp_path / "out", progress=False,
+                               log=lambda line: None)
+    assert tally.errors == 1 and not tally.total
+    row = json.loads((tmp_path / "out" / "results.jsonl").read_text())
+    assert "empty expression" in row["error"]
