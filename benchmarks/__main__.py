@@ -6,7 +6,7 @@ import importlib
 import sys
 import time
 
-BENCHMARKS = ["benchmarks.bench_compile", "benchmarks.bench_scoring", "benchmarks.bench_scale"]
+BENCHMARKS = ["benchmarks.bench_compile", "benchmarks.bench_structure", "benchmarks.bench_scoring", "benchmarks.bench_scale"]
 
 
 def main(argv: list[str] | None = None) -> int:
