@@ -81,11 +81,13 @@ COLORS = frozenset({
 # Adjectives that end a noun phrase after its noun ("a sink full of dishes").
 POSTNOMINAL = frozenset({
     "full", "ready", "able", "visible", "alone", "close", "closes", "not", "no", "up", "down", "away",
+    "straight",
 })
 # Past participles the lookup lemmatizer knows but WordNet lists as something else.
 IRREGULAR_PARTICIPLES = frozenset({
     "sat", "seen", "held", "hung", "laid", "lain", "worn", "shown", "taken", "made", "eaten", "ridden",
     "driven", "thrown", "caught", "stuck", "built", "kept", "put", "cut", "set", "hit", "shot",
+    "led", "fed", "bred", "given", "bitten", "chosen", "sold", "won",
 })
 
 # "of the picture", "in this image": a superlative's frame of reference, dropped.
@@ -134,6 +136,7 @@ AMBIGUOUS_RELATION_WORDS = frozenset({"in", "contained", "back", "front", "top",
 # Comparatives are relations only with "than" ("bigger than the dog").
 COMPARATIVE_WORDS = frozenset({
     "bigger", "larger", "closer", "smaller", "tinier", "further", "farther", "taller", "shorter",
+    "higher", "lower", "nearer",
 })
 # Size words that describe people rather than compare them ("little girl").
 SIZE_WORDS = frozenset({"big", "large", "small", "little", "tiny", "huge", "giant"})
@@ -215,3 +218,38 @@ IRREGULAR_PLURALS = frozenset({
 })
 # Openers stripped from a find's text: "there is a laptop under the cat".
 LEADING_CLAUSE = frozenset({"there", "here", "is", "are", "this", "it", "'s", "’s"})
+
+# --- real RefCOCOg phrasing (issue 13) ---------------------------------------------------
+# "being led by a woman", "is ridden by": before a participle's "by", the agent, not "near".
+PASSIVE_MARKERS = frozenset({"being", "been", "get", "gets", "got", "getting"})
+# Particles between a participle and its agent: "sat on by a cat", "picked up by".
+PASSIVE_PARTICLES = frozenset({"on", "up", "off", "out", "in", "down", "over", "at", "with", "upon"})
+# Pronouns that name the referent itself ("a spoon inside of it"): no landmark, no relation.
+PRONOUN_LANDMARKS = frozenset({"it", "itself", "them", "themselves", "him", "her", "he", "she", "they"})
+# Surfaces and regions a referent lies in ("the right side of the pen", "the middle of the
+# table"): after a region word they frame a superlative instead of naming a landmark.
+FRAME_NOUNS = SCENE_NOUNS | frozenset({
+    "table", "tables", "plate", "tray", "counter", "desk", "room", "pen", "field", "court",
+    "street", "road", "sidewalk", "shelf", "bed", "couch", "sofa", "bench", "board", "pan",
+    "platter", "dish", "bowl", "box", "pizza", "floor", "ground", "grass", "water", "sky",
+    "group", "line", "row", "stack", "pile", "bunch", "herd", "crowd", "fridge", "refrigerator",
+    "cabinet", "shelves", "display", "case", "container", "basket", "rack", "lot", "parking",
+})
+# Region words after which a frame noun is the referent's area: "the middle of", "the left
+# side of", "the far corner of" (not "left of": that is a relation).
+FRAME_REGIONS = frozenset({"middle", "center", "centre"}) | DIRECTION_PARTS
+# Comparatives read through a registered superlative's comparative relation ("higher than
+# the other bear": topmost's comparative, above).
+COMPARATIVE_SUPERLATIVES = {"higher": "topmost", "lower": "bottommost"}
+# "closer to X than the others": the relation of the plain phrase ("close to": near).
+COMPARATIVE_TO = {"closer": "close to", "nearer": "close to"}
+# Landmarks that stand for a noun already named ("three others", "a black one"): their head
+# is the referent's.
+ANAPHORIC_HEADS = frozenset({"other", "others", "one", "ones"})
+# Bare position words on "on" that locate the object of a with-phrase ("a plate with a fork
+# on top", "chair with a blanket on back"), not the referent.
+WITH_OBJECT_POSITIONS = frozenset({"top", "back", "bottom"})
+# Identifiers after a noun ("bus number 908989"): they end the noun phrase before them.
+IDENTIFIER_WORDS = frozenset({"number", "no", "#", "num"})
+# Fixed prenominal phrases whose inner word would end the phrase ("a carry on bag").
+PRENOMINAL_PHRASES = frozenset({("carry", "on")})

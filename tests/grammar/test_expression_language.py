@@ -1,0 +1,75 @@
+"""Real RefCOCOg phrasing (issue 13): one table per class of mistake, each row an expression
+and the label skeleton its program must reduce to (``benchmarks.bench_structure``'s
+skeleton: each find replaced by its head, the root ``and(find(whole), X)`` by X)."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.bench_structure import operations, program_skeleton, read_skeleton, score
+from grammar import compile_expression
+
+
+def _check(expression: str, expected: str) -> None:
+    assert program_skeleton(compile_expression(expression)) == expected
+
+
+PASSIVE_AGENTS = [  # "by" after a passive participle names who does it, not a place
+    ("the bike ridden by a boy", "bike"),
+    ("a horse being led by a woman", "horse"),
+    ("a chair sat on by a cat", "chair"),
+    ("skis being used by a woman", "ski"),
+    # a participle of position keeps "by" a place
+    ("a car parked by the curb", "relate(car, near, curb)"),
+    ("table by window", "relate(table, near, window)"),
+]
+
+AREA_FRAMES = [  # a surface or region the referent lies in frames a superlative
+    ("the cake in the middle of the table", "superlative(middle, cake)"),
+    ("the zebra on the right side of the pen", "superlative(rightmost, zebra)"),
+    ("the car in the top right of the photo", "superlative(rightmost, superlative(topmost, car))"),
+    ("the bed on the right side of the room", "superlative(rightmost, bed)"),
+    ("the piece of food on the left - hand side of the plate", "superlative(leftmost, food)"),
+    # an object beside the referent stays a landmark
+    ("blue artistic object on the right side of the little doll",
+     "relate(object, right_of, superlative(smallest, doll))"),
+    ("the cup to the left of the plate", "relate(cup, left_of, plate)"),
+    ("the cup in the middle of the two plates", "relate(cup, between, plate, plate)"),
+]
+
+COMPARATIVES = [  # "than" makes a comparative a relation
+    ("the bear higher than the other bear", "relate(bear, above, bear)"),
+    ("the slice closer to the fork than the others", "relate(slice, near, fork)"),
+    ("the dog bigger than the cat", "relate(dog, bigger_than, cat)"),
+    ("the vase lower than the bowl", "relate(vase, below, bowl)"),
+    # toward the viewer it stays a superlative
+    ("the man closer to the camera", "superlative(closest, man)"),
+]
+
+
+@pytest.mark.parametrize("expression, expected", PASSIVE_AGENTS)
+def test_passive_agents_are_not_places(expression, expected):
+    _check(expression, expected)
+
+
+@pytest.mark.parametrize("expression, expected", AREA_FRAMES)
+def test_a_surface_or_area_frames_a_superlative(expression, expected):
+    _check(expression, expected)
+
+
+@pytest.mark.parametrize("expression, expected", COMPARATIVES)
+def test_comparatives_with_than_are_relations(expression, expected):
+    _check(expression, expected)
+
+
+def test_operations_are_a_multiset_of_operation_primitive_landmark_heads():
+    tree = read_skeleton("relate(relate(cup, above, plate), above, superlative(largest, bread))")
+    assert operations(tree) == {("relate", "above", ("plate",)): 1, ("relate", "above", ("bread",)): 1,
+                                ("superlative", "largest", ()): 1}
+
+
+def test_score_counts_exact_skeletons_and_matched_operations():
+    rows = [{"structure": "relate(cup, near, plate)"}, {"structure": "superlative(leftmost, man)"}]
+    figures = score(rows, ["relate(cup, near, bowl)", "superlative(leftmost, man)"])
+    # one exact of two; operations: produced 2, labelled 2, matched 1 (leftmost)
+    assert (figures["exact"], figures["precision"], figures["recall"]) == (0.5, 0.5, 0.5)
