@@ -119,6 +119,9 @@ def _head_heuristic(toks: Sequence[Tok]) -> Tok | None:
             break
     span: list[Tok] = []
     for k, t in enumerate(toks):
+        if span and t.lower in POSSESSIVE_MARKS and _possessed_after(toks, k):
+            span = []  # "the cat's water dish": the possessed noun is the head
+            continue
         if span and _ends_phrase(toks, k, span):
             break
         span.append(t)
@@ -130,6 +133,17 @@ def _head_heuristic(toks: Sequence[Tok]) -> Tok | None:
         return nouns[-1]
     words = [t for t in span if t.lower[:1].isalpha() and t.lower not in lx.NON_HEADS]
     return words[-1] if words else (span[-1] if span else None)
+
+
+POSSESSIVE_MARKS = ("'s", "’s")
+
+
+def _possessed_after(toks: Sequence[Tok], k: int) -> bool:
+    """Is the "'s" at k a possessive ("man's arm"), not "is" ("it's a", "man's holding")?"""
+    nxt = toks[k + 1].lower if k + 1 < len(toks) else ""
+    return (nxt[:1].isalpha() and nxt not in lx.PREPOSITIONS and nxt not in lx.CLAUSE_WORDS
+            and nxt not in lx.DETERMINERS and nxt not in lx.POSTNOMINAL and nxt not in lx.NON_HEADS
+            and not (nxt.endswith("ing") and nxt not in lx.ING_NOUNS) and not _verb_form(toks, k + 1))
 
 
 def _ends_phrase(toks: Sequence[Tok], k: int, span: list[Tok]) -> bool:

@@ -71,6 +71,8 @@ _NO_MATCH: dict[str, Any] = {}
 # A word in no table is a plain WORD unless it is one of these or follows a direction.
 _SPECIAL_WORDS = frozenset(lx.CAMERA_SUPERLATIVES) | lx.COMPARATIVE_WORDS
 _DIRECTIONAL = ("DIR", "PART")
+# Superlatives of size and depth describe a noun after them, never a frame ("large window").
+GROUP_SIZE_AXES = ("size", "depth")
 
 
 def match(lowers: Sequence[str], i: int, tables: Tables) -> tuple[int, dict[str, Any]]:
@@ -118,7 +120,9 @@ def _categorise(lowers, i, size, cats, chunks, tables, registry, toks) -> Chunk:
         return Chunk("PART", list(toks[i:i + _part_at(lowers, i)]))
     if prev is not None and prev.cat in ("DIR", "PART"):
         frames = prev.cat == "PART" or prev.toks[-1].lower in lx.FRAME_REGIONS
-        scene = _scene_at(lowers, i, frames) or int(lowers[i] in lx.SCENE_NOUNS and not _word_ahead(lowers, i + 1))
+        bare_scene = lowers[i] in lx.SCENE_NOUNS and not _word_ahead(lowers, i + 1) \
+            and tables.axes.get(prev.value) not in GROUP_SIZE_AXES  # "a large window" is a noun
+        scene = _scene_at(lowers, i, frames) or int(bare_scene)
         if scene:
             return Chunk("SCENE", list(toks[i:i + scene]))
         if lowers[i] == "of":

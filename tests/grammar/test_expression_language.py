@@ -46,6 +46,73 @@ COMPARATIVES = [  # "than" makes a comparative a relation
     ("the man closer to the camera", "superlative(closest, man)"),
 ]
 
+PRONOUN_LANDMARKS = [  # "it" is the referent itself: the clause describes it, no relation
+    ("a bowl with a spoon inside of it", "bowl"),
+    ("the shirt with a jacket over it", "shirt"),
+    ("a bowl of healthy food with a spoon and napkin next to it", "bowl"),
+    # "her" before a noun is a possessive, and its noun the landmark
+    ("the man next to her mother", "relate(man, near, mother)"),
+]
+
+POSSESSIVES = [  # the possessed noun is the head, of the referent and of a landmark
+    ("the bag under the man's arm", "relate(bag, below, arm)"),
+    ("the bag under the man ' s arm", "relate(bag, below, arm)"),
+    ("the cat ' s water dish", "dish"),
+    ("the top of a man ' s head popping behind another man", "relate(head, above, man)"),
+    # "'s" as "is" is no possessive
+    ("it's a man on the left", "superlative(leftmost, man)"),
+]
+
+SEVERAL_LANDMARKS = [  # one preposition, several landmarks: one relation per landmark
+    ("the cup behind the plate and the bread", "relate(relate(cup, above, plate), above, bread)"),
+    ("a long seat with no back sitting placed in front of a painting and a large window",
+     "relate(relate(seat, below, painting), below, superlative(largest, window))"),
+    # without a determiner after "and" it is one landmark
+    ("the table cloth that is underneath the man and kids arms", "relate(table, below, arm)"),
+    ("the chair in between the table and the couch", "relate(chair, between, table, couch)"),
+]
+
+ANAPHORIC_LANDMARKS = [  # "others", "a black one" stand for the noun already named
+    ("a blue motorcycle sitting to the left of three others", "relate(motorcycle, left_of, motorcycle)"),
+    ("the plane on top of the other one", "relate(plane, above, plane)"),
+    ("a chrome motorcycle which is parked next to a black one", "relate(motorcycle, near, motorcycle)"),
+    ("an elephant walks in between two others", "relate(elephant, between, elephant, elephant)"),
+]
+
+POSITIONS_OF_OTHERS = [  # a bare position word after a with-phrase locates the with-object
+    ("a plate with a fork on top", "plate"),
+    ("green chaor with blanket on back", "chaor"),
+    ("brown chair with blue and beige garment on back", "chair"),
+    # a place with its determiner still locates the referent
+    ("man with hat on the left", "superlative(leftmost, man)"),
+    ("the cup on top", "superlative(topmost, cup)"),
+]
+
+
+@pytest.mark.parametrize("expression, expected", PRONOUN_LANDMARKS)
+def test_pronoun_landmarks_add_no_relation(expression, expected):
+    _check(expression, expected)
+
+
+@pytest.mark.parametrize("expression, expected", POSSESSIVES)
+def test_possessives_take_the_possessed_noun(expression, expected):
+    _check(expression, expected)
+
+
+@pytest.mark.parametrize("expression, expected", SEVERAL_LANDMARKS)
+def test_one_relation_per_landmark(expression, expected):
+    _check(expression, expected)
+
+
+@pytest.mark.parametrize("expression, expected", ANAPHORIC_LANDMARKS)
+def test_anaphoric_landmarks_take_the_named_kind(expression, expected):
+    _check(expression, expected)
+
+
+@pytest.mark.parametrize("expression, expected", POSITIONS_OF_OTHERS)
+def test_position_words_that_locate_something_else(expression, expected):
+    _check(expression, expected)
+
 
 @pytest.mark.parametrize("expression, expected", PASSIVE_AGENTS)
 def test_passive_agents_are_not_places(expression, expected):
