@@ -253,3 +253,28 @@ WITH_OBJECT_POSITIONS = frozenset({"top", "back", "bottom"})
 IDENTIFIER_WORDS = frozenset({"number", "no", "#", "num"})
 # Fixed prenominal phrases whose inner word would end the phrase ("a carry on bag").
 PRENOMINAL_PHRASES = frozenset({("carry", "on")})
+# "in X" is containment only when X is an object: not clothing, colour, body, scene, area or
+# event ("a man in a red shirt", "in the snow", "in a baseball game"). The relation word
+# itself comes from the registry ("in" -> within); these are the nouns that refuse it.
+IN_NOT_CONTAINERS = frozenset({
+    "shirt", "shirts", "tshirt", "tee", "top", "tops", "jacket", "jackets", "coat", "coats",
+    "dress", "dresses", "suit", "suits", "uniform", "uniforms", "sweater", "sweatshirt", "hoodie",
+    "blouse", "vest", "jersey", "jerseys", "pants", "jeans", "shorts", "skirt", "hat", "hats",
+    "cap", "helmet", "glasses", "sunglasses", "goggles", "shoes", "boots", "outfit", "outfits",
+    "clothes", "clothing", "gear", "costume", "apron", "robe", "scarf", "tie", "gown", "bikini",
+    "swimsuit", "wetsuit", "tuxedo", "tux", "overalls", "trousers", "sleeves", "jumpsuit",
+    "pajamas", "attire", "stripes", "print", "pattern", "color", "colors", "colour", "shade",
+    "shades", "snow", "grass", "water", "field", "air", "sky", "background", "foreground",
+    "distance", "street", "road", "sidewalk", "crosswalk", "doorway", "garden", "park", "yard",
+    "room", "kitchen", "bathroom", "ground", "dirt", "sand", "ocean", "sea", "lake", "river",
+    "pool", "forest", "woods", "zoo", "enclosure", "pen", "area", "corner", "line", "row",
+    "group", "crowd", "game", "match", "race", "picture", "photo", "image", "frame", "scene",
+    "shot", "view", "sun", "shadow", "shadows", "light", "rain", "dark", "motion", "action",
+    "focus", "hand", "hands", "mouth", "paw", "paws", "arm", "arms", "lap", "brush", "bushes",
+    "compartment", "distance", "position", "spot", "place", "way", "middle", "center", "front",
+    "back", "rear", "side", "half", "pic", "photograph", "mud", "wave", "waves", "surf", "city",
+    "town", "station", "store", "shop", "market", "restaurant", "hallway", "stadium", "court",
+})
+# Words before "in" that put it inside another object's phrase ("plant with a rose in a pot",
+# "holding a racket in the air"): the place is that object's.
+IN_CLAUSE_OPENERS = frozenset({"with", "holding", "has", "having", "carrying", "wearing", "w/", "holds"})

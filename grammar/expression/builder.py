@@ -67,7 +67,7 @@ def _find(toks: list[Tok], ctx: _Ctx, plural_to_singular: bool = False, anaphor:
     found = _anaphoric_find(toks, anaphor)
     if found is not None:
         return found
-    head = find_head(toks, ctx.parsed)
+    head = find_head(toks, ctx.parsed, landmark=True)
     if plural_to_singular:
         toks = [t for t in toks if t.lower not in lx.QUANTITIES and t.lower not in lx.DETERMINERS
                 and not t.lower.isdigit()] or toks
@@ -169,7 +169,9 @@ def _conjuncts(words: Sequence[Chunk], ctx: _Ctx) -> list[tuple[tuple[Chunk, ...
     read as plain words inside the landmark, become its own directions again."""
     cut = [0]
     for k in range(1, len(words) - 1):
-        if words[k].lower in ("and", "&") and words[k + 1].lower in lx.DETERMINERS | lx.POSSESSIVES:
+        if words[k].lower in lx.PREPOSITIONS or words[k].lower in lx.CLAUSE_WORDS:
+            break  # "a mirror where you see the cat and the reflection": inside a clause
+        if words[k].lower in ("and", "&") and words[k + 1].lower in lx.DETERMINERS:
             cut.append(k)
     if len(cut) == 1:
         return [(tuple(words), ())]

@@ -100,8 +100,10 @@ def _part_prefix(toks: Sequence[Tok]) -> bool:
                or t.lower in lx.SIZE_WORDS or t.lower in ("and", ",", "&") or t.lower.isdigit() for t in toks)
 
 
-def _head_heuristic(toks: Sequence[Tok]) -> Tok | None:
-    """Last noun-like word of the first simple noun phrase (no parser available)."""
+def _head_heuristic(toks: Sequence[Tok], landmark: bool = False) -> Tok | None:
+    """Last noun-like word of the first simple noun phrase (no parser available). A
+    possessive names the possessed noun ("the cat's water dish"), except that a referent's
+    possessed part names its owner ("a horse's head", like "the back of a truck")."""
     toks = _possessive_marks(toks)
     start = 0
     while start < len(toks) - 1 and toks[start].lower in lx.LEADING_FILLERS:
@@ -112,7 +114,7 @@ def _head_heuristic(toks: Sequence[Tok]) -> Tok | None:
         part = toks[k - 1].lower if k > 0 else ""
         if t.lower == "of" and (part in lx.OWNER_PARTS or part[:-1] in lx.OWNER_PARTS) \
                 and _part_prefix(toks[:k - 1]):
-            owner = _head_heuristic(toks[k + 1:])
+            owner = _head_heuristic(toks[k + 1:], landmark)
             if owner is not None:
                 return owner
         if t.lower in lx.PREPOSITIONS or (t.lower in lx.CLAUSE_WORDS and t.lower != "and"):
@@ -120,7 +122,9 @@ def _head_heuristic(toks: Sequence[Tok]) -> Tok | None:
     span: list[Tok] = []
     for k, t in enumerate(toks):
         if span and t.lower in POSSESSIVE_MARKS and _possessed_after(toks, k):
-            span = []  # "the cat's water dish": the possessed noun is the head
+            if not landmark and _possessed_part(toks, k):
+                break  # "a horse's head": the owner
+            span = []  # "the cat's water dish", "under the man's arm": the possessed noun
             continue
         if span and _ends_phrase(toks, k, span):
             break
@@ -144,6 +148,16 @@ def _possessed_after(toks: Sequence[Tok], k: int) -> bool:
     return (nxt[:1].isalpha() and nxt not in lx.PREPOSITIONS and nxt not in lx.CLAUSE_WORDS
             and nxt not in lx.DETERMINERS and nxt not in lx.POSTNOMINAL and nxt not in lx.NON_HEADS
             and not (nxt.endswith("ing") and nxt not in lx.ING_NOUNS) and not _verb_form(toks, k + 1))
+
+
+def _possessed_part(toks: Sequence[Tok], k: int) -> bool:
+    """Is what the "'s" at k possesses a part of its owner ("horse's head", "woman's profile")?"""
+    for t in toks[k + 1:k + 4]:
+        if t.lower in lx.OWNER_PARTS:
+            return True
+        if not t.lower[:1].isalpha() or t.lower in lx.PREPOSITIONS or t.lower in lx.CLAUSE_WORDS:
+            break
+    return False
 
 
 def _ends_phrase(toks: Sequence[Tok], k: int, span: list[Tok]) -> bool:
@@ -182,9 +196,11 @@ def _of_object(t: Tok, toks: Sequence[Tok]) -> Tok | None:
     return next((o for o in toks if o.head == of.i and o.pos in ("NOUN", "PROPN")), None)
 
 
-def find_head(toks: Sequence[Tok], parsed: bool) -> Tok | None:
+def find_head(toks: Sequence[Tok], parsed: bool, landmark: bool = False) -> Tok | None:
+    """The head word of a phrase; ``landmark``: a possessed part is the landmark itself
+    ("under the man's arm": the arm), where a referent's names its owner."""
     head = _head_from_parse(toks) if parsed else None
-    return head or _head_heuristic(toks)
+    return head or _head_heuristic(toks, landmark)
 
 
 def head_word(tok: Tok | None) -> str | None:

@@ -69,7 +69,7 @@ def lex(toks: Sequence[Tok], tables: Tables, registry: Registry) -> list[Chunk]:
 
 _NO_MATCH: dict[str, Any] = {}
 # A word in no table is a plain WORD unless it is one of these or follows a direction.
-_SPECIAL_WORDS = frozenset(lx.CAMERA_SUPERLATIVES) | lx.COMPARATIVE_WORDS
+_SPECIAL_WORDS = frozenset(lx.CAMERA_SUPERLATIVES) | lx.COMPARATIVE_WORDS | {"in"}
 _DIRECTIONAL = ("DIR", "PART")
 # Superlatives of size and depth describe a noun after them, never a frame ("large window").
 GROUP_SIZE_AXES = ("size", "depth")
@@ -127,6 +127,10 @@ def _categorise(lowers, i, size, cats, chunks, tables, registry, toks) -> Chunk:
             return Chunk("SCENE", list(toks[i:i + scene]))
         if lowers[i] == "of":
             return Chunk("OF", span[:1])
+    if lowers[i] == "in" and _contains_object(lowers, i, tables):
+        name = registry.words("relation").get("in")
+        if name in registry.names("relation"):
+            return _relation_chunk(span[:1], name, lowers, i + 1, toks, chunks)
     comparative = _comparative(lowers, i, toks, tables, registry, chunks)
     if comparative is not None:
         return comparative
@@ -142,6 +146,30 @@ def _categorise(lowers, i, size, cats, chunks, tables, registry, toks) -> Chunk:
         if _spatial_in_context(lowers, i, size, tables):
             return Chunk("DIR", span, cats["dir"])
     return Chunk("WORD", span[:1])
+
+
+def _contains_object(lowers: Sequence[str], i: int, tables: Tables) -> bool:
+    """Is "in" at i containment in an object ("a man in a car", "the cat in the chair"), not
+    clothing, colour, scene or area ("in a red shirt", "in the snow"), and not inside another
+    object's with-phrase ("plant with a rose in a pot")?"""
+    if any(w in lx.IN_CLAUSE_OPENERS for w in lowers[:i]):
+        return False
+    j = i + 1
+    if j >= len(lowers) or not (lowers[j] in lx.DETERMINERS or lowers[j] in lx.POSSESSIVES):
+        return False
+    words: list[str] = []
+    for w in lowers[j + 1:j + 6]:
+        if not w[:1].isalpha() or w in lx.PREPOSITIONS or w in lx.CLAUSE_WORDS or w in ("and", "or") \
+                or w in lx.DETERMINERS or (w.endswith("ing") and w not in lx.ING_NOUNS):
+            break
+        words.append(w)
+    if not words or words[-1] in lx.COLORS:
+        return False
+    for w in words:  # "in the far left", "in the top corner": a place; "the smaller pot": an object
+        cats = tables.lexemes.get((w,), _NO_MATCH)
+        if "int" in cats or "dir" in cats and tables.axes.get(cats["dir"]) not in GROUP_SIZE_AXES:
+            return False
+    return not any(w in lx.IN_NOT_CONTAINERS or w.rstrip("s") in lx.IN_NOT_CONTAINERS for w in words)
 
 
 def _comparative(lowers, i, toks, tables, registry, chunks) -> Chunk | None:

@@ -58,7 +58,9 @@ POSSESSIVES = [  # the possessed noun is the head, of the referent and of a land
     ("the bag under the man's arm", "relate(bag, below, arm)"),
     ("the bag under the man ' s arm", "relate(bag, below, arm)"),
     ("the cat ' s water dish", "dish"),
-    ("the top of a man ' s head popping behind another man", "relate(head, above, man)"),
+    # a referent's possessed part names its owner, as "the back of a truck" does
+    ("a white horse ' s head popping into the photo", "horse"),
+    ("the top of a man ' s head popping behind another man", "relate(man, above, man)"),
     # "'s" as "is" is no possessive
     ("it's a man on the left", "superlative(leftmost, man)"),
 ]
@@ -87,6 +89,23 @@ POSITIONS_OF_OTHERS = [  # a bare position word after a with-phrase locates the 
     ("man with hat on the left", "superlative(leftmost, man)"),
     ("the cup on top", "superlative(topmost, cup)"),
 ]
+
+CONTAINMENT = [  # "in X" is within when X is an object, not clothing, colour, scene or area
+    ("a man in a car", "relate(man, within, car)"),
+    ("the cat only , the one in the chair", "relate(cat, within, chair)"),
+    ("a plant potted in the smaller white pot", "relate(plant, within, superlative(smallest, pot))"),
+    ("a man in a red shirt", "man"),
+    ("a man dressed in all black skiing in the snow", "man"),
+    ("a blue color bench in a garden", "bench"),
+    ("the man in the middle", "superlative(middle, man)"),
+    # inside another object's with-phrase the place is that object's
+    ("plant with red rose in a white flower pot", "plant"),
+]
+
+
+@pytest.mark.parametrize("expression, expected", CONTAINMENT)
+def test_in_an_object_is_containment(expression, expected):
+    _check(expression, expected)
 
 
 @pytest.mark.parametrize("expression, expected", PRONOUN_LANDMARKS)
