@@ -140,6 +140,12 @@ def _head_heuristic(toks: Sequence[Tok], landmark: bool = False) -> Tok | None:
 
 
 POSSESSIVE_MARKS = ("'s", "’s")
+HYPHENS = ("-", "–")
+
+
+def _hyphenated(span: Sequence[Tok], n: int) -> bool:
+    """Is span[n] half of a hyphenated modifier ("high - end")?"""
+    return any(0 <= m < len(span) and span[m].lower in HYPHENS for m in (n - 1, n + 1))
 
 
 def _possessed_after(toks: Sequence[Tok], k: int) -> bool:
@@ -163,9 +169,17 @@ def _possessed_part(toks: Sequence[Tok], k: int) -> bool:
 def _ends_phrase(toks: Sequence[Tok], k: int, span: list[Tok]) -> bool:
     w = toks[k].lower
     nxt = toks[k + 1].lower if k + 1 < len(toks) else ""
-    only_adjectives = all(_adjective_only(t.lower) or t.lower in ("and", ",", "/", "&") for t in span)
+    if (toks[k - 1].lower if k else "", w) in lx.PRENOMINAL_PHRASES:
+        return False  # "a carry on bag"
+    if w in HYPHENS and nxt[:1].isalnum():
+        return False  # "high - tech monitor", "four - legged stool": one modifier
+    if w in lx.IDENTIFIER_WORDS and nxt[:1].isdigit():
+        return True  # "bus number 908989": the identifier follows the noun
+    only_adjectives = all(_adjective_only(t.lower) or t.lower in ("and", ",", "/", "&", *HYPHENS)
+                          or t.lower in lx.NON_HEADS or t.lower.isdigit() or _hyphenated(span, n)
+                          for n, t in enumerate(span))
     if w in (",", "/", "and", "&", "-") and only_adjectives:
-        return False  # "a blue , white and grey tie"
+        return False  # "a blue , white and grey tie", "two silver , red and white trains"
     if w in ("and", "or", "&"):
         return nxt in lx.DETERMINERS or nxt in lx.POSSESSIVES
     return (w in lx.PREPOSITIONS or w in lx.CLAUSE_WORDS or w in lx.DETERMINERS or w in lx.POSSESSIVES

@@ -159,3 +159,19 @@ def test_score_counts_exact_skeletons_and_matched_operations():
     figures = score(rows, ["relate(cup, near, bowl)", "superlative(leftmost, man)"])
     # one exact of two; operations: produced 2, labelled 2, matched 1 (leftmost)
     assert (figures["exact"], figures["precision"], figures["recall"]) == (0.5, 0.5, 0.5)
+
+
+HEADS = [  # classes of head misses on the dev file
+    ("a yellow and black school bus number 908989", "bus"),  # an identifier after the noun
+    ("high - tech computer monitor mounted on wall", "monitor"),  # hyphenated modifiers
+    ("a high - end , checkered leather bag", "bag"),
+    ("a white , four - legged stool", "stool"),
+    ("a small red carry on suitcase with metal decorations", "superlative(smallest, suitcase)"),
+    ("two silver , red and white trains parked in a train station", "train"),  # a count, then colours
+    ("a blue motorcycle faced straight", "motorcycle"),  # an adverb after a verb
+]
+
+
+@pytest.mark.parametrize("expression, expected", HEADS)
+def test_head_classes(expression, expected):
+    _check(expression, expected)
