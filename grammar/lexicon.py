@@ -278,3 +278,11 @@ IN_NOT_CONTAINERS = frozenset({
 # Words before "in" that put it inside another object's phrase ("plant with a rose in a pot",
 # "holding a racket in the air"): the place is that object's.
 IN_CLAUSE_OPENERS = frozenset({"with", "holding", "has", "having", "carrying", "wearing", "w/", "holds"})
+# Nouns with no singular in use: the head keeps its form ("scissors", not "scissor").
+PLURAL_ONLY_NOUNS = frozenset({
+    "scissors", "pants", "jeans", "shorts", "glasses", "sunglasses", "trousers", "tongs", "pliers",
+    "binoculars", "goggles", "clothes", "overalls",
+})
+# Picture words that open an expression as filler only before "of" ("picture of a dog"); alone
+# they are the referent ("the picture on the bottom left").
+PICTURE_FILLERS = frozenset({"picture", "photo", "image"})

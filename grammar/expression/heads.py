@@ -106,7 +106,8 @@ def _head_heuristic(toks: Sequence[Tok], landmark: bool = False) -> Tok | None:
     possessed part names its owner ("a horse's head", like "the back of a truck")."""
     toks = _possessive_marks(toks)
     start = 0
-    while start < len(toks) - 1 and toks[start].lower in lx.LEADING_FILLERS:
+    while start < len(toks) - 1 and toks[start].lower in lx.LEADING_FILLERS \
+            and not (toks[start].lower in lx.PICTURE_FILLERS and toks[start + 1].lower not in lx.LEADING_FILLERS):
         start += 1
     toks = toks[start:]
     # "the back of a truck", "one of the men": the owner is the referent
@@ -173,6 +174,8 @@ def _ends_phrase(toks: Sequence[Tok], k: int, span: list[Tok]) -> bool:
         return False  # "a carry on bag"
     if w in HYPHENS and nxt[:1].isalnum():
         return False  # "high - tech monitor", "four - legged stool": one modifier
+    if w in lx.CAMERA_SUPERLATIVES and nxt in ("away", "from"):
+        return True  # "a chair far away from the door"
     if w in lx.IDENTIFIER_WORDS and nxt[:1].isdigit():
         return True  # "bus number 908989": the identifier follows the noun
     only_adjectives = all(_adjective_only(t.lower) or t.lower in ("and", ",", "/", "&", *HYPHENS)
@@ -221,6 +224,8 @@ def head_word(tok: Tok | None) -> str | None:
     """The head's lemma; a word WordNet knows as a noun keeps its form ("number", not "numb")."""
     if tok is None or not any(ch.isalnum() for ch in tok.lower):
         return None  # punctuation is no head; callers fall back to "object"
+    if tok.lower in lx.PLURAL_ONLY_NOUNS:
+        return tok.lower
     if tok.lemma != tok.lower and _in_index(tok.lower, "noun") and not tok.lower.endswith("s") \
             and tok.lower not in lx.IRREGULAR_PLURALS:
         return tok.lower

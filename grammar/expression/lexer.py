@@ -107,6 +107,8 @@ def _categorise(lowers, i, size, cats, chunks, tables, registry, toks) -> Chunk:
     camera = _camera_superlative(lowers, i, toks, tables, registry)
     if camera is not None:
         return camera
+    if lowers[i] in lx.CAMERA_SUPERLATIVES and _away_from_landmark(lowers, i + size):
+        return Chunk("WORD", span)  # "farthest away from the doors": no primitive measures it
     if "ord" in cats:
         return Chunk("ORD", span, cats["ord"])
     if "tern" in cats:
@@ -290,6 +292,16 @@ def _scene_at(lowers: Sequence[str], i: int, frames: bool = False) -> int:
     if lowers[i] == "of" and lowers[j] in lx.SCENE_GROUPS and not starts_noun(after):
         return j + 1 - i  # "on the left of the two", "of them"
     return 0
+
+
+def _away_from_landmark(lowers: Sequence[str], j: int) -> bool:
+    """ "(farthest) away from X", "(furthest) from X" where X is not the viewer."""
+    if j < len(lowers) and lowers[j] == "away":
+        j += 1
+    if j >= len(lowers) or lowers[j] != "from":
+        return False
+    return j + 1 < len(lowers) and lowers[j + 1] not in lx.CAMERA_NOUNS \
+        and (j + 2 >= len(lowers) or lowers[j + 2] not in lx.CAMERA_NOUNS)
 
 
 def _camera_superlative(lowers, i, toks, tables, registry) -> Chunk | None:

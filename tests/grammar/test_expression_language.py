@@ -169,7 +169,20 @@ HEADS = [  # classes of head misses on the dev file
     ("a small red carry on suitcase with metal decorations", "superlative(smallest, suitcase)"),
     ("two silver , red and white trains parked in a train station", "train"),  # a count, then colours
     ("a blue motorcycle faced straight", "motorcycle"),  # an adverb after a verb
+    ("a dirty , silver colored pair of scissors hangs from a hook", "scissors"),  # plural only
+    ("the picture on the bottom left", "superlative(leftmost, superlative(bottommost, picture))"),
 ]
+
+NO_PRIMITIVE = [  # "away from X" has no primitive; from the viewer it is a superlative
+    ("a single white cousioned chair farthest away from the french doors", "chair"),
+    ("the man farthest from the camera", "superlative(farthest, man)"),
+    ("the guy farthest away", "superlative(farthest, guy)"),
+]
+
+
+@pytest.mark.parametrize("expression, expected", NO_PRIMITIVE)
+def test_away_from_a_landmark_is_no_structure(expression, expected):
+    _check(expression, expected)
 
 
 @pytest.mark.parametrize("expression, expected", HEADS)
