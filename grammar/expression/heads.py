@@ -144,6 +144,13 @@ POSSESSIVE_MARKS = ("'s", "’s")
 HYPHENS = ("-", "–")
 
 
+def _only_describers(span: Sequence[Tok]) -> bool:
+    """Adjectives, counts and hyphenated modifiers only, so far ("two silver", "high - end")."""
+    return all(_adjective_only(t.lower) or t.lower in ("and", ",", "/", "&", *HYPHENS)
+               or t.lower in lx.NON_HEADS or t.lower.isdigit() or _hyphenated(span, n)
+               for n, t in enumerate(span))
+
+
 def _hyphenated(span: Sequence[Tok], n: int) -> bool:
     """Is span[n] half of a hyphenated modifier ("high - end")?"""
     return any(0 <= m < len(span) and span[m].lower in HYPHENS for m in (n - 1, n + 1))
@@ -178,10 +185,7 @@ def _ends_phrase(toks: Sequence[Tok], k: int, span: list[Tok]) -> bool:
         return True  # "a chair far away from the door"
     if w in lx.IDENTIFIER_WORDS and nxt[:1].isdigit():
         return True  # "bus number 908989": the identifier follows the noun
-    only_adjectives = all(_adjective_only(t.lower) or t.lower in ("and", ",", "/", "&", *HYPHENS)
-                          or t.lower in lx.NON_HEADS or t.lower.isdigit() or _hyphenated(span, n)
-                          for n, t in enumerate(span))
-    if w in (",", "/", "and", "&", "-") and only_adjectives:
+    if w in (",", "/", "and", "&", "-") and _only_describers(span):
         return False  # "a blue , white and grey tie", "two silver , red and white trains"
     if w in ("and", "or", "&"):
         return nxt in lx.DETERMINERS or nxt in lx.POSSESSIVES

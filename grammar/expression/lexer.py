@@ -129,10 +129,8 @@ def _categorise(lowers, i, size, cats, chunks, tables, registry, toks) -> Chunk:
             return Chunk("SCENE", list(toks[i:i + scene]))
         if lowers[i] == "of":
             return Chunk("OF", span[:1])
-    if lowers[i] == "in" and _contains_object(lowers, i, tables):
-        name = registry.words("relation").get("in")
-        if name in registry.names("relation"):
-            return _relation_chunk(span[:1], name, lowers, i + 1, toks, chunks)
+    if lowers[i] == "in" and tables.containment and _contains_object(lowers, i, tables):
+        return _relation_chunk(span[:1], tables.containment, lowers, i + 1, toks, chunks)
     comparative = _comparative(lowers, i, toks, tables, registry, chunks)
     if comparative is not None:
         return comparative
