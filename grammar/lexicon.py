@@ -286,3 +286,5 @@ PLURAL_ONLY_NOUNS = frozenset({
 # Picture words that open an expression as filler only before "of" ("picture of a dog"); alone
 # they are the referent ("the picture on the bottom left").
 PICTURE_FILLERS = frozenset({"picture", "photo", "image"})
+# Words before a landmark's determiner that say how much of it ("all the other bowls").
+PREDETERMINERS = frozenset({"all", "both", "each"})

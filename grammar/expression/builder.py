@@ -63,7 +63,7 @@ def bare_find(source: str, toks: Sequence[Tok], parsed: bool, note: str) -> Prog
 
 def _find(toks: list[Tok], ctx: _Ctx, plural_to_singular: bool = False, anaphor: str | None = None) -> Find:
     """A landmark's find; ``anaphor`` is the head that "others", "a black one" stand for."""
-    toks = _strip_leading(toks, lx.DETERMINERS | lx.LEADING_CLAUSE)
+    toks = _strip_leading(toks, lx.DETERMINERS | lx.LEADING_CLAUSE | lx.PREDETERMINERS)
     found = _anaphoric_find(toks, anaphor)
     if found is not None:
         return found

@@ -287,8 +287,9 @@ def _scene_at(lowers: Sequence[str], i: int, frames: bool = False) -> int:
     if frames and lowers[j] in lx.FRAME_NOUNS and not starts_noun(after):
         return j + 1 - i
     after = lowers[j + 1] if j + 1 < len(lowers) else ""
-    if lowers[i] == "of" and lowers[j] in lx.SCENE_GROUPS and not starts_noun(after):
-        return j + 1 - i  # "on the left of the two", "of them"
+    if lowers[i] == "of" and lowers[j] in lx.SCENE_GROUPS and not starts_noun(after) \
+            and after not in lx.DETERMINERS and after != "other":
+        return j + 1 - i  # "on the left of the two", "of them" (not "of all the other bowls")
     return 0
 
 

@@ -79,6 +79,9 @@ ANAPHORIC_LANDMARKS = [  # "others", "a black one" stand for the noun already na
     ("the plane on top of the other one", "relate(plane, above, plane)"),
     ("a chrome motorcycle which is parked next to a black one", "relate(motorcycle, near, motorcycle)"),
     ("an elephant walks in between two others", "relate(elephant, between, elephant, elephant)"),
+    # "left of all the other bowls" is a relation, as written; "left of the two" picks from a group
+    ("the bowl of food to the left of all the other bowls", "relate(bowl, left_of, bowl)"),
+    ("the man on the left of the two", "superlative(leftmost, man)"),
 ]
 
 POSITIONS_OF_OTHERS = [  # a bare position word after a with-phrase locates the with-object
