@@ -7,7 +7,8 @@ import sys
 import time
 
 BENCHMARKS = [
-    "benchmarks.bench_compile", "benchmarks.bench_scoring", "benchmarks.bench_scale", "benchmarks.bench_proposals",
+    "benchmarks.bench_compile", "benchmarks.bench_structure", "benchmarks.bench_scoring",
+    "benchmarks.bench_scale", "benchmarks.bench_proposals",
 ]
 
 
@@ -17,6 +18,7 @@ def main(argv: list[str] | None = None) -> int:
         module = importlib.import_module(name if name.startswith("benchmarks.") else f"benchmarks.{name}")
         print(f"\n=== {module.__name__} ===", flush=True)
         start = time.perf_counter()
+        sys.argv = [module.__name__]   # each bench parses its own flags: give it none
         module.main()
         print(f"({module.__name__} took {time.perf_counter() - start:.1f} s)", flush=True)
     return 0

@@ -81,11 +81,13 @@ COLORS = frozenset({
 # Adjectives that end a noun phrase after its noun ("a sink full of dishes").
 POSTNOMINAL = frozenset({
     "full", "ready", "able", "visible", "alone", "close", "closes", "not", "no", "up", "down", "away",
+    "straight",
 })
 # Past participles the lookup lemmatizer knows but WordNet lists as something else.
 IRREGULAR_PARTICIPLES = frozenset({
     "sat", "seen", "held", "hung", "laid", "lain", "worn", "shown", "taken", "made", "eaten", "ridden",
     "driven", "thrown", "caught", "stuck", "built", "kept", "put", "cut", "set", "hit", "shot",
+    "led", "fed", "bred", "given", "bitten", "chosen", "sold", "won",
 })
 
 # "of the picture", "in this image": a superlative's frame of reference, dropped.
@@ -134,6 +136,7 @@ AMBIGUOUS_RELATION_WORDS = frozenset({"in", "contained", "back", "front", "top",
 # Comparatives are relations only with "than" ("bigger than the dog").
 COMPARATIVE_WORDS = frozenset({
     "bigger", "larger", "closer", "smaller", "tinier", "further", "farther", "taller", "shorter",
+    "higher", "lower", "nearer",
 })
 # Size words that describe people rather than compare them ("little girl").
 SIZE_WORDS = frozenset({"big", "large", "small", "little", "tiny", "huge", "giant"})
@@ -215,3 +218,73 @@ IRREGULAR_PLURALS = frozenset({
 })
 # Openers stripped from a find's text: "there is a laptop under the cat".
 LEADING_CLAUSE = frozenset({"there", "here", "is", "are", "this", "it", "'s", "’s"})
+
+# --- real RefCOCOg phrasing (issue 13) ---------------------------------------------------
+# "being led by a woman", "is ridden by": before a participle's "by", the agent, not "near".
+PASSIVE_MARKERS = frozenset({"being", "been", "get", "gets", "got", "getting"})
+# Particles between a participle and its agent: "sat on by a cat", "picked up by".
+PASSIVE_PARTICLES = frozenset({"on", "up", "off", "out", "in", "down", "over", "at", "with", "upon"})
+# Pronouns that name the referent itself ("a spoon inside of it"): no landmark, no relation.
+PRONOUN_LANDMARKS = frozenset({"it", "itself", "them", "themselves", "him", "her", "he", "she", "they"})
+# Surfaces and regions a referent lies in ("the right side of the pen", "the middle of the
+# table"): after a region word they frame a superlative instead of naming a landmark.
+FRAME_NOUNS = SCENE_NOUNS | frozenset({
+    "table", "tables", "plate", "tray", "counter", "desk", "room", "pen", "field", "court",
+    "street", "road", "sidewalk", "shelf", "bed", "couch", "sofa", "bench", "board", "pan",
+    "platter", "dish", "bowl", "box", "pizza", "floor", "ground", "grass", "water", "sky",
+    "group", "line", "row", "stack", "pile", "bunch", "herd", "crowd", "fridge", "refrigerator",
+    "cabinet", "shelves", "display", "case", "container", "basket", "rack", "lot", "parking",
+})
+# Region words after which a frame noun is the referent's area: "the middle of", "the left
+# side of", "the far corner of" (not "left of": that is a relation).
+FRAME_REGIONS = frozenset({"middle", "center", "centre"}) | DIRECTION_PARTS
+# Comparatives read through a registered superlative's comparative relation ("higher than
+# the other bear": topmost's comparative, above).
+COMPARATIVE_SUPERLATIVES = {"higher": "topmost", "lower": "bottommost"}
+# "closer to X than the others": the relation of the plain phrase ("close to": near).
+COMPARATIVE_TO = {"closer": "close to", "nearer": "close to"}
+# Landmarks that stand for a noun already named ("three others", "a black one"): their head
+# is the referent's.
+ANAPHORIC_HEADS = frozenset({"other", "others", "one", "ones"})
+# Bare position words on "on" that locate the object of a with-phrase ("a plate with a fork
+# on top", "chair with a blanket on back"), not the referent.
+WITH_OBJECT_POSITIONS = frozenset({"top", "back", "bottom"})
+# Identifiers after a noun ("bus number 908989"): they end the noun phrase before them.
+IDENTIFIER_WORDS = frozenset({"number", "no", "#", "num"})
+# Fixed prenominal phrases whose inner word would end the phrase ("a carry on bag").
+PRENOMINAL_PHRASES = frozenset({("carry", "on")})
+# "in X" is containment only when X is an object: not clothing, colour, body, scene, area or
+# event ("a man in a red shirt", "in the snow", "in a baseball game"). The relation word
+# itself comes from the registry ("in" -> within); these are the nouns that refuse it.
+IN_NOT_CONTAINERS = frozenset({
+    "shirt", "shirts", "tshirt", "tee", "top", "tops", "jacket", "jackets", "coat", "coats",
+    "dress", "dresses", "suit", "suits", "uniform", "uniforms", "sweater", "sweatshirt", "hoodie",
+    "blouse", "vest", "jersey", "jerseys", "pants", "jeans", "shorts", "skirt", "hat", "hats",
+    "cap", "helmet", "glasses", "sunglasses", "goggles", "shoes", "boots", "outfit", "outfits",
+    "clothes", "clothing", "gear", "costume", "apron", "robe", "scarf", "tie", "gown", "bikini",
+    "swimsuit", "wetsuit", "tuxedo", "tux", "overalls", "trousers", "sleeves", "jumpsuit",
+    "pajamas", "attire", "stripes", "print", "pattern", "color", "colors", "colour", "shade",
+    "shades", "snow", "grass", "water", "field", "air", "sky", "background", "foreground",
+    "distance", "street", "road", "sidewalk", "crosswalk", "doorway", "garden", "park", "yard",
+    "room", "kitchen", "bathroom", "ground", "dirt", "sand", "ocean", "sea", "lake", "river",
+    "pool", "forest", "woods", "zoo", "enclosure", "pen", "area", "corner", "line", "row",
+    "group", "crowd", "game", "match", "race", "picture", "photo", "image", "frame", "scene",
+    "shot", "view", "sun", "shadow", "shadows", "light", "rain", "dark", "motion", "action",
+    "focus", "hand", "hands", "mouth", "paw", "paws", "arm", "arms", "lap", "brush", "bushes",
+    "compartment", "distance", "position", "spot", "place", "way", "middle", "center", "front",
+    "back", "rear", "side", "half", "pic", "photograph", "mud", "wave", "waves", "surf", "city",
+    "town", "station", "store", "shop", "market", "restaurant", "hallway", "stadium", "court",
+})
+# Words before "in" that put it inside another object's phrase ("plant with a rose in a pot",
+# "holding a racket in the air"): the place is that object's.
+IN_CLAUSE_OPENERS = frozenset({"with", "holding", "has", "having", "carrying", "wearing", "w/", "holds"})
+# Nouns with no singular in use: the head keeps its form ("scissors", not "scissor").
+PLURAL_ONLY_NOUNS = frozenset({
+    "scissors", "pants", "jeans", "shorts", "glasses", "sunglasses", "trousers", "tongs", "pliers",
+    "binoculars", "goggles", "clothes", "overalls",
+})
+# Picture words that open an expression as filler only before "of" ("picture of a dog"); alone
+# they are the referent ("the picture on the bottom left").
+PICTURE_FILLERS = frozenset({"picture", "photo", "image"})
+# Words before a landmark's determiner that say how much of it ("all the other bowls").
+PREDETERMINERS = frozenset({"all", "both", "each"})

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from grammar import lexicon as lx
-from grammar.ast import MAX_DEPTH, And, Find, Node, Ordinal, Program, Relate, Superlative, depth
+from grammar.ast import MAX_DEPTH, And, Find, Node, Ordinal, Program, Relate, Superlative, depth, target_of
 from grammar.errors import CompileError
 from grammar.expression.attachment import flat
 from grammar.expression.heads import find_head, head_word, is_noun_like
@@ -61,9 +61,13 @@ def bare_find(source: str, toks: Sequence[Tok], parsed: bool, note: str) -> Prog
     return Program(root, source=source, notes=(note,))
 
 
-def _find(toks: list[Tok], ctx: _Ctx, plural_to_singular: bool = False) -> Find:
-    toks = _strip_leading(toks, lx.DETERMINERS | lx.LEADING_CLAUSE)
-    head = find_head(toks, ctx.parsed)
+def _find(toks: list[Tok], ctx: _Ctx, plural_to_singular: bool = False, anaphor: str | None = None) -> Find:
+    """A landmark's find; ``anaphor`` is the head that "others", "a black one" stand for."""
+    toks = _strip_leading(toks, lx.DETERMINERS | lx.LEADING_CLAUSE | lx.PREDETERMINERS)
+    found = _anaphoric_find(toks, anaphor)
+    if found is not None:
+        return found
+    head = find_head(toks, ctx.parsed, landmark=True)
     if plural_to_singular:
         toks = [t for t in toks if t.lower not in lx.QUANTITIES and t.lower not in lx.DETERMINERS
                 and not t.lower.isdigit()] or toks
@@ -73,6 +77,16 @@ def _find(toks: list[Tok], ctx: _Ctx, plural_to_singular: bool = False) -> Find:
     if plural_to_singular and head is not None and head in toks:
         text = _text([Tok(t.i, (head_word(t) or t.text) if t is head else t.text, t.lemma, t.ws) for t in toks])
     return Find(text, head=head_word(head), span=span_of(toks))
+
+
+def _anaphoric_find(toks: list[Tok], anaphor: str | None) -> Find | None:
+    """ "three others", "the other one", "a black one": the landmark is of the named kind."""
+    if anaphor is None:
+        return None
+    head = find_head(toks, False)
+    if head is None or head.lower not in lx.ANAPHORIC_HEADS:
+        return None
+    return Find(_text(toks) or anaphor, head=anaphor, span=span_of(toks))
 
 
 def _superlatives(node: Node, dirs: Sequence[Chunk], ctx: _Ctx) -> Node:
@@ -108,19 +122,29 @@ def _ordinal(node: Node, ordinal: Chunk, dirs: Sequence[Chunk], counted_from: bo
     return Ordinal(n, kind, node, span=span_of(words))
 
 
-def _landmark_nodes(tail: Tail, ctx: _Ctx, nested: list[Tail], all_tails: Sequence[Tail], level: int) -> list[Node]:
+def _landmark_nodes(tail: Tail, ctx: _Ctx, nested: list[Tail], all_tails: Sequence[Tail], level: int,
+                    anaphor: str | None = None) -> list[Node]:
+    """The landmarks of a relation: one per conjunct ("behind the plate and the bread"), each
+    related in turn; a ternary's two."""
     phrase = tail.landmark
     toks = flat(phrase.words) if phrase else []
     pre = phrase.pre if phrase else Pre()
     if tail.kind != "between":
-        # words after a place attached to this landmark describe the landmark
-        toks = toks + [t for n in nested for t in flat(n.words)]
-        return [_structure(_find(toks, ctx), pre, nested, ctx, all_tails, level + 1)]
+        conjuncts = _conjuncts(phrase.words if phrase else (), ctx)
+        nodes: list[Node] = []
+        for k, (words, dirs) in enumerate(conjuncts):
+            last = k == len(conjuncts) - 1
+            # words after a place attached to this landmark describe the (last) landmark
+            toks = flat(words) + ([t for n in nested for t in flat(n.words)] if last else [])
+            own = pre if k == 0 else Pre(dirs=dirs)
+            nodes.append(_structure(_find(toks, ctx, anaphor=anaphor), own, nested if last else [], ctx,
+                                    all_tails, level + 1))
+        return nodes
     parts = _split_and(toks)
     if len(parts) >= 2:
-        nodes = [_find(p, ctx) for p in parts[:2]]
+        nodes = [_find(p, ctx, anaphor=anaphor) for p in parts[:2]]
     else:  # "between the two cars", "between giraffes": the same kind twice
-        one = _find(parts[0] if parts else toks, ctx, plural_to_singular=True)
+        one = _find(parts[0] if parts else toks, ctx, plural_to_singular=True, anaphor=anaphor)
         nodes = [one, one]
     return [_structure(n, pre, [], ctx, None, level + 1) for n in nodes]
 
@@ -137,6 +161,27 @@ def _split_and(toks: list[Tok]) -> list[list[Tok]]:
         else:
             parts[-1].append(t)
     return [p for p in parts if p]
+
+
+def _conjuncts(words: Sequence[Chunk], ctx: _Ctx) -> list[tuple[tuple[Chunk, ...], tuple[Chunk, ...]]]:
+    """ "the plate and the bread": one landmark per conjunct, split at "and" before a
+    determiner ("the man and kids arms" stays one). A later conjunct's superlative words,
+    read as plain words inside the landmark, become its own directions again."""
+    cut = [0]
+    for k in range(1, len(words) - 1):
+        if words[k].lower in lx.PREPOSITIONS or words[k].lower in lx.CLAUSE_WORDS:
+            break  # "a mirror where you see the cat and the reflection": inside a clause
+        if words[k].lower in ("and", "&") and words[k + 1].lower in lx.DETERMINERS:
+            cut.append(k)
+    if len(cut) == 1:
+        return [(tuple(words), ())]
+    names = ctx.registry.names("superlative")
+    out = []
+    for a, b in zip(cut, cut[1:] + [len(words)]):
+        part = tuple(words[a + (a > 0):b])
+        dirs = tuple(c for c in part[:-1] if isinstance(c.value, str) and c.value in names)
+        out.append((tuple(c for c in part if not any(c is d for d in dirs)), dirs))
+    return out
 
 
 def _one_landmark_in_the_middle(tail: Tail) -> bool:
@@ -184,9 +229,10 @@ def _structure(node: Node, pre: Pre, tails: Sequence[Tail], ctx: _Ctx,
                 ctx.notes.append(f"no relation for {tail.dirs[-1].lower!r}: phrase ignored")
                 continue
             nested = [t for t in all_tails if t.attach == position]
-            landmarks = _landmark_nodes(tail, ctx, nested, all_tails, level)
+            landmarks = _landmark_nodes(tail, ctx, nested, all_tails, level, target_of(node).head)
             words = tail.relation.toks if tail.relation is not None else flat(tail.dirs)
-            node = Relate(node, name, *landmarks, span=span_of(words))
+            for group in ([landmarks] if tail.kind == "between" else [[lm] for lm in landmarks]):
+                node = Relate(node, name, *group, span=span_of(words))
     if pre.ordinal is not None:
         order_dirs = from_dirs or dirs
         rest = [d for d in dirs if d not in order_dirs]

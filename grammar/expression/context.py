@@ -25,6 +25,7 @@ def settle_context(chunks: Sequence[Chunk], tables: Tables) -> list[Chunk]:
     out = demote_part_owners(out, tables)
     out = demote_places_before_nouns(out)
     out = demote_inner_prenominals(out)
+    out = demote_with_object_positions(out)
     return demote_relations_without_landmark(out)
 
 
@@ -137,6 +138,32 @@ def demote_relations_without_landmark(chunks: Sequence[Chunk]) -> list[Chunk]:
         out[0] = out[0].with_cat("WORD")
     for j, c in enumerate(out):
         landmark_next = j + 1 < len(out) and out[j + 1].cat in ("WORD", "DET", "ORD", "DIR", "FAR")
-        if c.cat in ("REL", "TERN") and not landmark_next:
+        if c.cat in ("REL", "TERN") and (not landmark_next or _pronoun_at(out, j + 1)):
             out[j] = c.with_cat("WORD")
+    return out
+
+
+def _pronoun_at(chunks: Sequence[Chunk], j: int) -> bool:
+    """ "a spoon inside of it", "a jacket over it": the pronoun is the referent itself, so
+    the phrase describes it and relates it to nothing ("her" before a noun is a possessive)."""
+    if chunks[j].lower not in lx.PRONOUN_LANDMARKS:
+        return False
+    return j + 1 >= len(chunks) or not starts_noun(chunks[j + 1].lower)
+
+
+def demote_with_object_positions(chunks: Sequence[Chunk]) -> list[Chunk]:
+    """ "a plate with a fork on top", "chair with a blanket on back": a bare position word on
+    "on" after a with-phrase locates the with-object, not the referent."""
+    out = list(chunks)
+    seen_with = False
+    for j, c in enumerate(out):
+        seen_with = seen_with or (c.cat == "WORD" and c.lower == "with")
+        if not seen_with or c.cat != "LOC" or c.lower != "on":
+            continue
+        k = j + 1
+        if k < len(out) and out[k].cat == "DET":
+            k += 1
+        bare = k < len(out) and out[k].cat == "DIR" and out[k].lower in lx.WITH_OBJECT_POSITIONS
+        if bare and (k + 1 >= len(out) or out[k + 1].cat == "WORD"):
+            _as_words(out, j, k + 1)
     return out

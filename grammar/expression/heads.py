@@ -100,11 +100,14 @@ def _part_prefix(toks: Sequence[Tok]) -> bool:
                or t.lower in lx.SIZE_WORDS or t.lower in ("and", ",", "&") or t.lower.isdigit() for t in toks)
 
 
-def _head_heuristic(toks: Sequence[Tok]) -> Tok | None:
-    """Last noun-like word of the first simple noun phrase (no parser available)."""
+def _head_heuristic(toks: Sequence[Tok], landmark: bool = False) -> Tok | None:
+    """Last noun-like word of the first simple noun phrase (no parser available). A
+    possessive names the possessed noun ("the cat's water dish"), except that a referent's
+    possessed part names its owner ("a horse's head", like "the back of a truck")."""
     toks = _possessive_marks(toks)
     start = 0
-    while start < len(toks) - 1 and toks[start].lower in lx.LEADING_FILLERS:
+    while start < len(toks) - 1 and toks[start].lower in lx.LEADING_FILLERS \
+            and not (toks[start].lower in lx.PICTURE_FILLERS and toks[start + 1].lower not in lx.LEADING_FILLERS):
         start += 1
     toks = toks[start:]
     # "the back of a truck", "one of the men": the owner is the referent
@@ -112,13 +115,18 @@ def _head_heuristic(toks: Sequence[Tok]) -> Tok | None:
         part = toks[k - 1].lower if k > 0 else ""
         if t.lower == "of" and (part in lx.OWNER_PARTS or part[:-1] in lx.OWNER_PARTS) \
                 and _part_prefix(toks[:k - 1]):
-            owner = _head_heuristic(toks[k + 1:])
+            owner = _head_heuristic(toks[k + 1:], landmark)
             if owner is not None:
                 return owner
         if t.lower in lx.PREPOSITIONS or (t.lower in lx.CLAUSE_WORDS and t.lower != "and"):
             break
     span: list[Tok] = []
     for k, t in enumerate(toks):
+        if span and t.lower in POSSESSIVE_MARKS and _possessed_after(toks, k):
+            if not landmark and _possessed_part(toks, k):
+                break  # "a horse's head": the owner
+            span = []  # "the cat's water dish", "under the man's arm": the possessed noun
+            continue
         if span and _ends_phrase(toks, k, span):
             break
         span.append(t)
@@ -132,12 +140,53 @@ def _head_heuristic(toks: Sequence[Tok]) -> Tok | None:
     return words[-1] if words else (span[-1] if span else None)
 
 
+POSSESSIVE_MARKS = ("'s", "’s")
+HYPHENS = ("-", "–")
+
+
+def _only_describers(span: Sequence[Tok]) -> bool:
+    """Adjectives, counts and hyphenated modifiers only, so far ("two silver", "high - end")."""
+    return all(_adjective_only(t.lower) or t.lower in ("and", ",", "/", "&", *HYPHENS)
+               or t.lower in lx.NON_HEADS or t.lower.isdigit() or _hyphenated(span, n)
+               for n, t in enumerate(span))
+
+
+def _hyphenated(span: Sequence[Tok], n: int) -> bool:
+    """Is span[n] half of a hyphenated modifier ("high - end")?"""
+    return any(0 <= m < len(span) and span[m].lower in HYPHENS for m in (n - 1, n + 1))
+
+
+def _possessed_after(toks: Sequence[Tok], k: int) -> bool:
+    """Is the "'s" at k a possessive ("man's arm"), not "is" ("it's a", "man's holding")?"""
+    nxt = toks[k + 1].lower if k + 1 < len(toks) else ""
+    return (nxt[:1].isalpha() and nxt not in lx.PREPOSITIONS and nxt not in lx.CLAUSE_WORDS
+            and nxt not in lx.DETERMINERS and nxt not in lx.POSTNOMINAL and nxt not in lx.NON_HEADS
+            and not (nxt.endswith("ing") and nxt not in lx.ING_NOUNS) and not _verb_form(toks, k + 1))
+
+
+def _possessed_part(toks: Sequence[Tok], k: int) -> bool:
+    """Is what the "'s" at k possesses a part of its owner ("horse's head", "woman's profile")?"""
+    for t in toks[k + 1:k + 4]:
+        if t.lower in lx.OWNER_PARTS:
+            return True
+        if not t.lower[:1].isalpha() or t.lower in lx.PREPOSITIONS or t.lower in lx.CLAUSE_WORDS:
+            break
+    return False
+
+
 def _ends_phrase(toks: Sequence[Tok], k: int, span: list[Tok]) -> bool:
     w = toks[k].lower
     nxt = toks[k + 1].lower if k + 1 < len(toks) else ""
-    only_adjectives = all(_adjective_only(t.lower) or t.lower in ("and", ",", "/", "&") for t in span)
-    if w in (",", "/", "and", "&", "-") and only_adjectives:
-        return False  # "a blue , white and grey tie"
+    if (toks[k - 1].lower if k else "", w) in lx.PRENOMINAL_PHRASES:
+        return False  # "a carry on bag"
+    if w in HYPHENS and nxt[:1].isalnum():
+        return False  # "high - tech monitor", "four - legged stool": one modifier
+    if w in lx.CAMERA_SUPERLATIVES and nxt in ("away", "from"):
+        return True  # "a chair far away from the door"
+    if w in lx.IDENTIFIER_WORDS and nxt[:1].isdigit():
+        return True  # "bus number 908989": the identifier follows the noun
+    if w in (",", "/", "and", "&", "-") and _only_describers(span):
+        return False  # "a blue , white and grey tie", "two silver , red and white trains"
     if w in ("and", "or", "&"):
         return nxt in lx.DETERMINERS or nxt in lx.POSSESSIVES
     return (w in lx.PREPOSITIONS or w in lx.CLAUSE_WORDS or w in lx.DETERMINERS or w in lx.POSSESSIVES
@@ -168,15 +217,19 @@ def _of_object(t: Tok, toks: Sequence[Tok]) -> Tok | None:
     return next((o for o in toks if o.head == of.i and o.pos in ("NOUN", "PROPN")), None)
 
 
-def find_head(toks: Sequence[Tok], parsed: bool) -> Tok | None:
+def find_head(toks: Sequence[Tok], parsed: bool, landmark: bool = False) -> Tok | None:
+    """The head word of a phrase; ``landmark``: a possessed part is the landmark itself
+    ("under the man's arm": the arm), where a referent's names its owner."""
     head = _head_from_parse(toks) if parsed else None
-    return head or _head_heuristic(toks)
+    return head or _head_heuristic(toks, landmark)
 
 
 def head_word(tok: Tok | None) -> str | None:
     """The head's lemma; a word WordNet knows as a noun keeps its form ("number", not "numb")."""
     if tok is None or not any(ch.isalnum() for ch in tok.lower):
         return None  # punctuation is no head; callers fall back to "object"
+    if tok.lower in lx.PLURAL_ONLY_NOUNS:
+        return tok.lower
     if tok.lemma != tok.lower and _in_index(tok.lower, "noun") and not tok.lower.endswith("s") \
             and tok.lower not in lx.IRREGULAR_PLURALS:
         return tok.lower

@@ -69,8 +69,10 @@ def lex(toks: Sequence[Tok], tables: Tables, registry: Registry) -> list[Chunk]:
 
 _NO_MATCH: dict[str, Any] = {}
 # A word in no table is a plain WORD unless it is one of these or follows a direction.
-_SPECIAL_WORDS = frozenset(lx.CAMERA_SUPERLATIVES) | lx.COMPARATIVE_WORDS
+_SPECIAL_WORDS = frozenset(lx.CAMERA_SUPERLATIVES) | lx.COMPARATIVE_WORDS | {"in"}
 _DIRECTIONAL = ("DIR", "PART")
+# Superlatives of size and depth describe a noun after them, never a frame ("large window").
+GROUP_SIZE_AXES = ("size", "depth")
 
 
 def match(lowers: Sequence[str], i: int, tables: Tables) -> tuple[int, dict[str, Any]]:
@@ -105,11 +107,13 @@ def _categorise(lowers, i, size, cats, chunks, tables, registry, toks) -> Chunk:
     camera = _camera_superlative(lowers, i, toks, tables, registry)
     if camera is not None:
         return camera
+    if lowers[i] in lx.CAMERA_SUPERLATIVES and _away_from_landmark(lowers, i + size):
+        return Chunk("WORD", span)  # "farthest away from the doors": no primitive measures it
     if "ord" in cats:
         return Chunk("ORD", span, cats["ord"])
     if "tern" in cats:
         middle = "middle" in lowers[i:i + size] and "middle" in registry.names("superlative")
-        if middle and _scene_at(lowers, i + size - 1):
+        if middle and _scene_at(lowers, i + size - 1, frames=True):
             return Chunk("DIR", span[:-1], "middle")  # "in the middle of the picture"
         return Chunk("TERN", span, cats["tern"])
     if "int" in cats and _is_dir_ahead(lowers, i + size, tables):
@@ -117,11 +121,19 @@ def _categorise(lowers, i, size, cats, chunks, tables, registry, toks) -> Chunk:
     if prev is not None and prev.cat in ("DIR", "PART") and _part_at(lowers, i):
         return Chunk("PART", list(toks[i:i + _part_at(lowers, i)]))
     if prev is not None and prev.cat in ("DIR", "PART"):
-        scene = _scene_at(lowers, i) or int(lowers[i] in lx.SCENE_NOUNS and not _word_ahead(lowers, i + 1))
+        frames = prev.cat == "PART" or prev.toks[-1].lower in lx.FRAME_REGIONS
+        bare_scene = lowers[i] in lx.SCENE_NOUNS and not _word_ahead(lowers, i + 1) \
+            and tables.axes.get(prev.value) not in GROUP_SIZE_AXES  # "a large window" is a noun
+        scene = _scene_at(lowers, i, frames) or int(bare_scene)
         if scene:
             return Chunk("SCENE", list(toks[i:i + scene]))
         if lowers[i] == "of":
             return Chunk("OF", span[:1])
+    if lowers[i] == "in" and tables.containment and _contains_object(lowers, i, tables):
+        return _relation_chunk(span[:1], tables.containment, lowers, i + 1, toks, chunks)
+    comparative = _comparative(lowers, i, toks, tables, registry, chunks)
+    if comparative is not None:
+        return comparative
     if "rel" in cats and "dir" not in cats:
         return _relation_chunk(span, cats["rel"], lowers, i + size, toks, chunks)
     if "dir" in cats:
@@ -133,15 +145,55 @@ def _categorise(lowers, i, size, cats, chunks, tables, registry, toks) -> Chunk:
             return _relation_chunk(span, cats["rel"], lowers, i + size, toks, chunks)
         if _spatial_in_context(lowers, i, size, tables):
             return Chunk("DIR", span, cats["dir"])
-    if lowers[i] in lx.COMPARATIVE_WORDS and nxt == "than":
-        name = registry.words("relation").get(lowers[i])
-        if name:
-            return _relation_chunk(span + [toks[i + 1]], name, lowers, i + 2, toks, chunks)
     return Chunk("WORD", span[:1])
 
 
+def _contains_object(lowers: Sequence[str], i: int, tables: Tables) -> bool:
+    """Is "in" at i containment in an object ("a man in a car", "the cat in the chair"), not
+    clothing, colour, scene or area ("in a red shirt", "in the snow"), and not inside another
+    object's with-phrase ("plant with a rose in a pot")?"""
+    if any(w in lx.IN_CLAUSE_OPENERS for w in lowers[:i]):
+        return False
+    j = i + 1
+    if j >= len(lowers) or not (lowers[j] in lx.DETERMINERS or lowers[j] in lx.POSSESSIVES):
+        return False
+    words: list[str] = []
+    for w in lowers[j + 1:j + 6]:
+        if not w[:1].isalpha() or w in lx.PREPOSITIONS or w in lx.CLAUSE_WORDS or w in ("and", "or") \
+                or w in lx.DETERMINERS or (w.endswith("ing") and w not in lx.ING_NOUNS):
+            break
+        words.append(w)
+    if not words or words[-1] in lx.COLORS:
+        return False
+    for w in words:  # "in the far left", "in the top corner": a place; "the smaller pot": an object
+        cats = tables.lexemes.get((w,), _NO_MATCH)
+        if "int" in cats or "dir" in cats and tables.axes.get(cats["dir"]) not in GROUP_SIZE_AXES:
+            return False
+    return not any(w in lx.IN_NOT_CONTAINERS or w.rstrip("s") in lx.IN_NOT_CONTAINERS for w in words)
+
+
+def _comparative(lowers, i, toks, tables, registry, chunks) -> Chunk | None:
+    """ "bigger than X", "higher than X" (a superlative's comparative relation), "closer to X
+    (than the others)" (the relation of "close to"): relations to X."""
+    word = lowers[i]
+    nxt = lowers[i + 1] if i + 1 < len(lowers) else ""
+    if word in lx.COMPARATIVE_TO and nxt == "to":
+        name = registry.words("relation").get(lx.COMPARATIVE_TO[word])
+        if name and _word_ahead(lowers, i + 2) and lowers[i + 2] not in lx.CAMERA_NOUNS \
+                and (i + 3 >= len(lowers) or lowers[i + 3] not in lx.CAMERA_NOUNS):
+            return _relation_chunk(list(toks[i:i + 2]), name, lowers, i + 2, toks, chunks)
+    if word not in lx.COMPARATIVE_WORDS or nxt != "than":
+        return None
+    name = registry.words("relation").get(word)
+    if name is None and word in lx.COMPARATIVE_SUPERLATIVES:
+        name = tables.comparatives.get(lx.COMPARATIVE_SUPERLATIVES[word])
+    if name is None or name not in registry.names("relation"):
+        return None
+    return _relation_chunk(list(toks[i:i + 2]), name, lowers, i + 2, toks, chunks)
+
+
 def _relation_chunk(span, name, lowers, j, toks, chunks) -> Chunk:
-    if span[0].lower == "by" and chunks and _participle(chunks[-1].lower):
+    if span[0].lower == "by" and _passive_agent([c.lower for c in chunks[-3:]]):
         return Chunk("WORD", span[:1])  # "skis being used by a woman": the agent, not "near"
     # swallow "of"/"to" after a relation ("inside of", "near to") and an adverb before it
     if j < len(lowers) and lowers[j] in ("of", "to") and span[-1].lower not in ("of", "to"):
@@ -156,6 +208,18 @@ def _relation_chunk(span, name, lowers, j, toks, chunks) -> Chunk:
 
 def _participle(word: str) -> bool:
     return (word.endswith("ed") or word.endswith("en")) and len(word) > 3 or word in lx.IRREGULAR_PARTICIPLES
+
+
+def _passive_agent(before: list[str]) -> bool:
+    """Do the words before "by" make it a passive agent ("ridden by", "sat on by", "being led
+    by")? A participle of position ("parked by the curb") keeps "by" a place."""
+    if not before:
+        return False
+    verb = before[-2] if before[-1] in lx.PASSIVE_PARTICLES and len(before) > 1 else before[-1]
+    if verb in lx.CLAUSE_ADVERBS:
+        return False
+    marked = len(before) > 1 and before[-2] in lx.PASSIVE_MARKERS
+    return _participle(verb) or marked
 
 
 def _word_ahead(lowers: Sequence[str], j: int) -> bool:
@@ -206,8 +270,10 @@ def _part_at(lowers: Sequence[str], i: int) -> int:
     return 0
 
 
-def _scene_at(lowers: Sequence[str], i: int) -> int:
-    """Length of "of the picture" / "in this image" / "of the two" starting at i, else 0."""
+def _scene_at(lowers: Sequence[str], i: int, frames: bool = False) -> int:
+    """Length of "of the picture" / "in this image" / "of the two" starting at i, else 0;
+    with ``frames`` (after a region word) also "of the table", "of the pen": the surface
+    or area the referent lies in."""
     if i >= len(lowers) or lowers[i] not in lx.SCENE_PREPOSITIONS:
         return 0
     j = i + 1
@@ -218,9 +284,23 @@ def _scene_at(lowers: Sequence[str], i: int) -> int:
     if lowers[j] in lx.SCENE_NOUNS:
         return j + 1 - i
     after = lowers[j + 1] if j + 1 < len(lowers) else ""
-    if lowers[i] == "of" and lowers[j] in lx.SCENE_GROUPS and not starts_noun(after):
-        return j + 1 - i  # "on the left of the two", "of them"
+    if frames and lowers[j] in lx.FRAME_NOUNS and not starts_noun(after):
+        return j + 1 - i
+    after = lowers[j + 1] if j + 1 < len(lowers) else ""
+    if lowers[i] == "of" and lowers[j] in lx.SCENE_GROUPS and not starts_noun(after) \
+            and after not in lx.DETERMINERS and after != "other":
+        return j + 1 - i  # "on the left of the two", "of them" (not "of all the other bowls")
     return 0
+
+
+def _away_from_landmark(lowers: Sequence[str], j: int) -> bool:
+    """ "(farthest) away from X", "(furthest) from X" where X is not the viewer."""
+    if j < len(lowers) and lowers[j] == "away":
+        j += 1
+    if j >= len(lowers) or lowers[j] != "from":
+        return False
+    return j + 1 < len(lowers) and lowers[j + 1] not in lx.CAMERA_NOUNS \
+        and (j + 2 >= len(lowers) or lowers[j + 2] not in lx.CAMERA_NOUNS)
 
 
 def _camera_superlative(lowers, i, toks, tables, registry) -> Chunk | None:

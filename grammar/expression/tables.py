@@ -22,6 +22,7 @@ class Tables:
     comparatives: dict[str, str] = field(default_factory=dict)
     axes: dict[str, str | None] = field(default_factory=dict)
     phrase_starts: frozenset[str] = frozenset()  # first words of the phrases longer than one word
+    containment: str | None = None  # the registry's relation for "in" ("a man in a car"), if any
 
     def opposite(self, superlative: str) -> str:
         return self.opposites.get(superlative, superlative)
@@ -68,7 +69,10 @@ def lexicon_tables(registry: Registry) -> Tables:
                     opposites={p.name: p.opposite for p in superlatives if p.opposite},
                     comparatives={p.name: p.comparative for p in superlatives if p.comparative},
                     axes={p.name: p.axis for p in superlatives},
-                    phrase_starts=frozenset(k[0] for k in table if len(k) > 1))
+                    phrase_starts=frozenset(k[0] for k in table if len(k) > 1),
+                    containment=registry.words("relation").get("in"))
+    if tables.containment not in rel_names:
+        tables.containment = None
     if len(_TABLE_CACHE) >= 16:
         _TABLE_CACHE.clear()
     _TABLE_CACHE[id(registry)] = (registry, registry.version, tables)

@@ -37,8 +37,9 @@ def _registry() -> Registry:
 @pytest.mark.parametrize("text, expected", [
     # "last from the east" is the first from the other end: the entry's opposite
     ("the last cup from the eastern side", "ordinal(1, westmost, find(\"cup\", head=\"cup\"))"),
-    # "at the eastern of the table": the entry's comparative relation
-    ("the cup at the eastern side of the table", 'relate(find("cup", head="cup"), east_of, find("table", head="table"))'),
+    # "at the eastern side of the vase": the entry's comparative relation (a vase is an
+    # object beside the cup; a table would be the area it lies in, a superlative)
+    ("the cup at the eastern side of the vase", 'relate(find("cup", head="cup"), east_of, find("vase", head="vase"))'),
     # the vertical axis nests innermost, whatever order the words come in
     ("the eastern high cup", 'superlative(eastmost, superlative(highmost, find("cup", head="cup")))'),
 ])
