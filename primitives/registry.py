@@ -120,10 +120,10 @@ class Registry:
         return entries
 
     @property
-    def version(self) -> tuple[tuple[str, int], ...]:
-        """Changes whenever an entry does (derived from the entries themselves, so it
-        stays true when entries are restored behind the registry's back)."""
-        return tuple((name, id(entry)) for name, entry in self.catalog.all().items())
+    def version(self) -> int:
+        """Changes whenever an entry does (the catalog notices entries restored behind the
+        registry's back)."""
+        return self.catalog.generation
 
     def __contains__(self, name: object) -> bool:
         return name in self.catalog

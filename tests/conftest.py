@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from primitives.catalog import touch
+
 # Built-in isolation methods and proposal sources register on import: import them before any test snapshots
 # the registries, so the restoring fixture below never removes them.
 import reclip.isolation  # noqa: E402,F401
@@ -60,3 +62,4 @@ def restore_registries():
     for key in ours():
         del catalogue.REGISTRY[key]
     catalogue.REGISTRY.update(saved)
+    touch()
