@@ -6,7 +6,7 @@ import importlib
 import sys
 import time
 
-BENCHMARKS = ["benchmarks.bench_compile", "benchmarks.bench_scoring", "benchmarks.bench_scale"]
+BENCHMARKS = ["benchmarks.bench_compile", "benchmarks.bench_scoring", "benchmarks.bench_scale", "benchmarks.bench_eval"]
 
 
 def main(argv: list[str] | None = None) -> int:
