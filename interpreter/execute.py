@@ -36,8 +36,8 @@ TRACE_MATRIX_MAX = 300
 
 @dataclass
 class Result:
-    """What a program chose: ``index`` into the proposals, its ``box``, the final
-    distribution ``scores``, the ``program`` and its ``trace``."""
+    """What a program chose: ``index`` into the proposals, its ``box`` (and ``mask``), the
+    final distribution ``scores``, the ``program`` and its ``trace``."""
 
     index: int
     box: list[float]
@@ -49,6 +49,11 @@ class Result:
     @property
     def probability(self) -> float:
         return float(self.scores[self.index])
+
+    @property
+    def mask(self) -> np.ndarray | None:
+        """The chosen proposal's mask (HxW bool), None when the proposals have no masks."""
+        return self.graph.proposals[self.index].mask
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

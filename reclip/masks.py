@@ -65,6 +65,39 @@ def encode_mask(mask: np.ndarray) -> dict[str, Any]:
     return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
 
 
+def to_rle(mask: Any, image_size: tuple[int, int] | None = None) -> dict[str, Any]:
+    """Any segmentation (polygons, RLE with list or str/bytes counts) as a JSON-ready compressed
+    RLE dict, without decoding it to pixels; ``image_size`` = (width, height) for polygons."""
+    try:
+        if isinstance(mask, dict):
+            if "size" not in mask or "counts" not in mask:
+                raise MaskError(f"an RLE mask needs 'size' and 'counts', got keys {sorted(mask)}")
+            h, w = (int(v) for v in mask["size"])
+            counts = mask["counts"]
+            if isinstance(counts, list):
+                rle = mask_utils.frPyObjects(mask, h, w)
+            else:
+                rle = {"size": [h, w], "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
+                mask_utils.area(rle)  # validates the counts
+        elif isinstance(mask, list) and mask and all(isinstance(p, list) and len(p) >= 6 for p in mask):
+            if image_size is None:
+                raise MaskError("polygon segmentations need the image size to be rasterised")
+            w, h = image_size
+            rle = mask_utils.merge(mask_utils.frPyObjects(mask, int(h), int(w)))
+        else:
+            return encode_mask(decode_mask(mask, image_size))
+    except ReclipError:
+        raise
+    except Exception as exc:  # pycocotools raises bare errors on malformed input
+        raise MaskError(f"cannot read segmentation: {exc}") from None
+    return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
+
+
+def mask_area(rle: dict[str, Any]) -> int:
+    """Pixels in a compressed RLE mask (as ``to_rle`` / ``encode_mask`` write it)."""
+    return int(mask_utils.area({"size": rle["size"], "counts": rle["counts"].encode("ascii")}))
+
+
 def check_mask(mask: np.ndarray, width: int, height: int, what: str = "proposal mask") -> np.ndarray:
     """``mask`` when it covers a ``width`` x ``height`` image, else a MaskError saying how it differs."""
     if mask.shape != (height, width):

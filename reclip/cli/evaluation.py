@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Callable
 
+from reclip.cli.refexp import add_mdetr, add_refer, add_reclip
 from reclip.synthetic.evaluate import DEFAULT_OUT, evaluate_synthetic
 
 COMMANDS = ("eval",)
@@ -13,7 +14,7 @@ COMMANDS = ("eval",)
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "eval", help="evaluate on a dataset (synthetic: CLIP alone vs the full system)",
+        "eval", help="evaluate on a dataset (synthetic; refer, mdetr, reclip: RefCOCO/+/g)",
         description="Evaluate on a dataset; each dataset is a subcommand with its own options. "
                     "Runs are resumable.")
     datasets = p.add_subparsers(dest="dataset", metavar="DATASET", required=True)
@@ -52,7 +53,9 @@ def _run_synthetic(args: argparse.Namespace) -> int:
 
 
 # Each dataset adds its own subcommand of `reclip eval` (its arguments and its run function).
-DATASETS: dict[str, Callable[[argparse._SubParsersAction], None]] = {"synthetic": _add_synthetic}
+DATASETS: dict[str, Callable[[argparse._SubParsersAction], None]] = {
+    "synthetic": _add_synthetic, "refer": add_refer, "mdetr": add_mdetr, "reclip": add_reclip,
+}
 
 
 def _add_merge(tools: argparse._SubParsersAction) -> None:
@@ -93,37 +96,6 @@ def _run_compare(args: argparse.Namespace) -> int:
 
     print(format_comparison(compare_runs(args.run_a, args.run_b), show=args.show))
     return 0
-
-
-def add_ray_options(p: argparse.ArgumentParser) -> None:
-    """``--ray [ADDRESS] --shards N`` on a dataset command (see ``run_config``)."""
-    p.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
-                   help="run the shards as Ray tasks on the cluster at ADDRESS (auto, HOST:6379, "
-                        "ray://HOST:10001), or on a new local one without ADDRESS; "
-                        "needs pip install 'reclip[ray]' and OUT on a shared filesystem")
-    p.add_argument("--shards", type=int, metavar="N", help="number of Ray tasks (with --ray)")
-
-
-def run_config(args: argparse.Namespace, config, progress: bool = True) -> dict:
-    """Run a dataset command's ``config`` into ``args.out``: in this process (one shard
-    with ``--shard K/N``), or as ``--shards`` Ray tasks with ``--ray``, merged."""
-    from pathlib import Path
-
-    from primitives import ReclipError
-    from reclip.evaluation import run_evaluation
-
-    if args.ray is None:
-        if args.shards is not None:
-            raise ReclipError("--shards N needs --ray (one shard in this process: --shard K/N)")
-        return run_evaluation(config, Path(args.out), shard=getattr(args, "shard_slice", None),
-                              progress=progress)
-    if getattr(args, "shard", None):
-        raise ReclipError("--ray runs every shard: give --shards N, not --shard K/N")
-    if args.shards is None:
-        raise ReclipError("--ray needs --shards N (the number of Ray tasks)")
-    from reclip.evaluation.ray_runner import run_on_ray
-
-    return run_on_ray(config, args.out, args.shards, address=args.ray)
 
 
 # Subcommands of `reclip eval` that work on evaluation outputs rather than a dataset.

@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
 from primitives import ReclipError
+from reclip.evaluation.config import PREDICTIONS
 from reclip.evaluation.loop import read_rows
-from reclip.evaluation.merge import PREDICTIONS, unique_rows
+from reclip.evaluation.merge import first_per_key
+from reclip.evaluation.summary import summarize
 from reclip.evaluation.tables import markdown_table, percent
 
-CONVENTIONS = ("proposals", "models", "methods", "iou_threshold", "iou_rule")
+CONVENTIONS = ("dataset", "split", "proposals", "models", "methods", "baseline", "iou_threshold", "iou_rule")
 SHARES = ("accuracy", "mean_iou", "miou", "oiou")
 FLIP_FIELDS = ("sent_id", "image_id", "expression")
 
@@ -46,11 +48,15 @@ class Comparison:
 
 
 def run_summary(out: Path) -> dict:
-    from reclip.evaluation.summary import summarize
-
     if not (out / PREDICTIONS).is_file():
         raise ReclipError(f"{out} is not an evaluation output (no {PREDICTIONS})")
     return summarize(out)
+
+
+def figure(summary: dict, name: str) -> Any:
+    """A summary's figure; ``skipped`` as its count."""
+    value = summary.get(name)
+    return value.get("count") if name == "skipped" and isinstance(value, Mapping) else value
 
 
 def flat_counts(counts: Any, prefix: str = "") -> Iterator[tuple[str, int]]:
@@ -86,7 +92,7 @@ def flips(a: Mapping[Any, Row], b: Mapping[Any, Row]) -> tuple[list[Row], list[R
 
 
 def by_sent_id(out: Path) -> dict[Any, Row]:
-    return {r.get("sent_id"): r for r in unique_rows(read_rows(out / PREDICTIONS))}
+    return {r.get("sent_id"): r for r in first_per_key(read_rows(out / PREDICTIONS))}
 
 
 def compare_runs(run_a: str | Path, run_b: str | Path) -> Comparison:
@@ -101,8 +107,8 @@ def compare_runs(run_a: str | Path, run_b: str | Path) -> Comparison:
     return Comparison(
         runs=(str(a), str(b)), summaries=(sa, sb),
         conventions=[(k, sa.get(k), sb.get(k)) for k in CONVENTIONS],
-        overall=[(k, sa.get(k), sb.get(k)) for k in ("n", "skipped", *SHARES)
-                 if sa.get(k) is not None or sb.get(k) is not None],
+        overall=[(k, figure(sa, k), figure(sb, k)) for k in ("n", "skipped", *SHARES)
+                 if figure(sa, k) is not None or figure(sb, k) is not None],
         by_kind=[(k, kinds_a.get(k) or {}, kinds_b.get(k) or {}) for k in joined(list(kinds_a), list(kinds_b))],
         by_cause=[(k, causes_a.get(k, 0), causes_b.get(k, 0)) for k in joined(list(causes_a), list(causes_b))],
         common=len(common), only=(len(rows_a.keys() - common), len(rows_b.keys() - common)),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence, TextIO
 
 from tqdm import tqdm
 
@@ -36,6 +36,32 @@ def read_rows(results: Path) -> list[Row]:
                 except json.JSONDecodeError:
                     continue
     return rows
+
+
+def repair_tail(path: Path) -> None:
+    """Cut a line left unfinished by an interrupted run, so appended rows start on a line of their own."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    with path.open("rb+") as f:
+        f.seek(-1, 2)
+        if f.read(1) == b"\n":
+            return
+        f.seek(0)
+        data = f.read()
+        f.truncate(data.rfind(b"\n") + 1)
+
+
+def append_rows(path: Path) -> TextIO:
+    """``path`` opened for appending JSON lines (after ``repair_tail``)."""
+    repair_tail(path)
+    try:
+        return path.open("a", encoding="utf-8")
+    except OSError as exc:
+        raise ReclipError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def write_row(f: TextIO, row: Row) -> None:
+    f.write(json.dumps(row) + "\n")
 
 
 def limited(records: Sequence[Row], limit: int | None) -> Sequence[Row]:
@@ -67,7 +93,7 @@ def run_records(records: Sequence[Row], evaluate: Callable[[Row], tuple[Row, Any
                 on_row(row, None, None)
         if done & wanted:
             log(f"resuming: {len(done & wanted)} of {len(records)} records already in {out / RESULTS}")
-        results_file = (out / RESULTS).open("a", encoding="utf-8")
+        results_file = append_rows(out / RESULTS)
     todo = [r for r in records if r.get("id") not in done]
     items: Iterable[Row] = tqdm(todo, desc=desc, unit="expr", file=sys.stderr) if progress else todo
     try:
@@ -79,7 +105,7 @@ def run_records(records: Sequence[Row], evaluate: Callable[[Row], tuple[Row, Any
                               "error": f"{type(exc).__name__}: {exc}"}, None
             on_row(row, record, extra)
             if results_file:
-                results_file.write(json.dumps(row) + "\n")
+                write_row(results_file, row)
                 results_file.flush()
     finally:
         if results_file:

@@ -16,13 +16,11 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from primitives import ReclipError
+from reclip.evaluation.config import PREDICTIONS, RUN, SKIPPED, check_shard
 from reclip.evaluation.loop import read_rows
+from reclip.evaluation.summary import SUMMARY_JSON, write_summary
 from reclip.files import make_folder, write_text
 
-RUN = "run.json"
-PREDICTIONS = "predictions.jsonl"
-SKIPPED = "skipped.jsonl"
-SUMMARY = "summary.json"
 MERGED_FROM = "merged_from.json"
 SHARD_KEY = "shard"
 
@@ -42,18 +40,14 @@ class Shard:
     slice: tuple[int, int] | None
 
 
-def parse_shard(value: Any) -> tuple[int, int] | None:
-    """A shard field (``"K/N"``, ``[K, N]`` or None) as (K, N), K 1-based."""
+def shard_of(config: dict, folder: Path) -> tuple[int, int] | None:
+    """run.json's ``shard`` ([K, N], K 1-based, or None for a whole run) as (K, N)."""
+    value = config.get(SHARD_KEY)
     if value is None:
         return None
-    try:
-        k, n = (value.split("/") if isinstance(value, str) else value)
-        k, n = int(k), int(n)
-    except (TypeError, ValueError):
-        raise MergeError(f"shard must be K/N, got {value!r}") from None
-    if not 1 <= k <= n:
-        raise MergeError(f"shard K/N needs 1 <= K <= N, got {k}/{n}")
-    return k, n
+    if not (isinstance(value, (list, tuple)) and len(value) == 2 and all(isinstance(v, int) for v in value)):
+        raise MergeError(f"{folder / RUN}: shard must be [K, N], got {value!r}")
+    return check_shard(tuple(value))
 
 
 def read_shard(folder: str | Path) -> Shard:
@@ -67,10 +61,10 @@ def read_shard(folder: str | Path) -> Shard:
         raise MergeError(f"cannot read {folder / RUN}: {exc}") from None
     if not isinstance(config, dict):
         raise MergeError(f"{folder / RUN} does not hold a run configuration")
-    if not (folder / SUMMARY).is_file():
-        raise MergeError(f"{folder} has no {SUMMARY}: that run did not finish; "
+    if not (folder / SUMMARY_JSON).is_file():
+        raise MergeError(f"{folder} has no {SUMMARY_JSON}: that run did not finish; "
                          "rerun it with the same command (it resumes), then merge")
-    return Shard(folder, config, parse_shard(config.get(SHARD_KEY)))
+    return Shard(folder, config, shard_of(config, folder))
 
 
 def check_same_run(shards: Sequence[Shard]) -> None:
@@ -112,7 +106,7 @@ def check_slices(shards: Sequence[Shard]) -> list[Shard]:
     return sorted(shards, key=lambda s: s.slice[0])
 
 
-def unique_rows(rows: Iterable[Row], key: str = "sent_id") -> list[Row]:
+def first_per_key(rows: Iterable[Row], key: str = "sent_id") -> list[Row]:
     """``rows`` with one row per ``key`` (the first); rows without the key are kept whole."""
     seen: set[Any] = set()
     kept = []
@@ -139,8 +133,8 @@ def merge_files(folders: Sequence[str | Path], out: str | Path) -> Path:
     check_same_run(shards)
     if any(s.folder.resolve() == out.resolve() for s in shards):
         raise MergeError(f"--out {out} is one of the shards; merge into another folder")
-    predictions = unique_rows(r for s in shards for r in read_rows(s.folder / PREDICTIONS))
-    skipped = unique_rows(r for s in shards for r in read_rows(s.folder / SKIPPED))
+    predictions = first_per_key(r for s in shards for r in read_rows(s.folder / PREDICTIONS))
+    skipped = first_per_key(r for s in shards for r in read_rows(s.folder / SKIPPED))
     make_folder(out)
     config = dict(shards[0].config)
     if SHARD_KEY in config:
@@ -155,8 +149,4 @@ def merge_files(folders: Sequence[str | Path], out: str | Path) -> Path:
 def merge_runs(folders: Sequence[str | Path], out: str | Path) -> dict:
     """Merge shard outputs ``folders`` into ``out`` and write its summary as one run's;
     returns that summary."""
-    out = merge_files(folders, out)
-    from reclip.evaluation.summary import write_summary  # (the evaluation runner's module)
-
-    write_summary(out)
-    return json.loads((out / SUMMARY).read_text(encoding="utf-8"))
+    return write_summary(merge_files(folders, out))

@@ -13,6 +13,7 @@ from this checkout: its root is put on their ``PYTHONPATH``.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -20,6 +21,7 @@ from types import ModuleType
 from typing import Any, Callable
 
 from primitives import ReclipError
+from reclip.evaluation.config import EvalConfig
 from reclip.evaluation.merge import merge_runs
 
 LOCAL = "local"
@@ -46,9 +48,18 @@ def shard_folder(out: Path, k: int, n: int) -> Path:
 
 def run_shard(config: Any, out: str, k: int, n: int) -> dict:
     """One shard, in a Ray worker (no progress bar: many workers share one terminal)."""
-    from reclip.evaluation import run_evaluation
+    from reclip.evaluation.refexp import run_evaluation
 
     return run_evaluation(config, Path(out), shard=(k, n), progress=False)
+
+
+def absolute(config: EvalConfig) -> EvalConfig:
+    """``config`` with its paths absolute: workers do not run in this directory."""
+    def path(value: str | None) -> str | None:
+        return str(Path(value).resolve()) if value and Path(value).exists() else value
+
+    return dataclasses.replace(config, files={k: path(v) for k, v in config.files.items()},
+                               images=path(config.images), proposals=path(config.proposals))
 
 
 def init_kwargs(address: str | None, shards: int) -> dict:
@@ -62,14 +73,14 @@ def init_kwargs(address: str | None, shards: int) -> dict:
     return dict(address=address, logging_level="ERROR", runtime_env=runtime_env)
 
 
-def run_on_ray(config: Any, out: str | Path, shards: int, address: str | None = None,
+def run_on_ray(config: EvalConfig, out: str | Path, shards: int, address: str | None = None,
                log: Callable[[str], None] = lambda line: print(line, file=sys.stderr)) -> dict:
     """Run ``config``'s evaluation as ``shards`` Ray tasks, merge them into ``out``;
     returns the merged summary."""
     if shards < 1:
         raise RayRunError(f"--shards must be at least 1, got {shards}")
     ray = import_ray()
-    out = Path(out).resolve()
+    config, out = absolute(config), Path(out).resolve()
     started = not ray.is_initialized()
     if started:
         try:

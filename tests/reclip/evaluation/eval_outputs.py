@@ -32,10 +32,10 @@ def random_predictions(count: int, seed: int = 0, per_image: int = 3) -> list[di
 
 
 def write_run(folder: Path, predictions: Sequence[dict], skipped: Sequence[dict] = (), *,
-              shard: str | None = None, finished: bool = True, **config: Any) -> Path:
+              shard: tuple[int, int] | None = None, finished: bool = True, **config: Any) -> Path:
     """A run folder; ``finished`` writes a summary.json (a finished shard has one)."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "run.json").write_text(json.dumps({**CONFIG, **config, "shard": shard}))
+    (folder / "run.json").write_text(json.dumps({**CONFIG, **config, "shard": list(shard) if shard else None}))
     (folder / "predictions.jsonl").write_text("".join(json.dumps(p) + "\n" for p in predictions))
     (folder / "skipped.jsonl").write_text("".join(json.dumps(s) + "\n" for s in skipped))
     if finished:

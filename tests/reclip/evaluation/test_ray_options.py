@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+from reclip import cli
 from reclip.evaluation import ray_runner
 from reclip.evaluation.ray_runner import REPO_ROOT, RayRunError, init_kwargs, run_on_ray
 
@@ -42,3 +43,15 @@ def test_ray_is_imported_only_by_the_ray_runner():
             if any(n == "ray" or n.startswith("ray.") for n in names):
                 importers.append(path.relative_to(REPO_ROOT).as_posix())
     assert set(importers) == {Path(ray_runner.__file__).relative_to(REPO_ROOT).as_posix()}
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--shards", "2"], "--shards N needs --ray"),
+    (["--ray"], "--ray needs --shards N"),
+    (["--ray", "--shards", "2", "--shard", "1/2"], "--ray runs every shard"),
+])
+def test_ray_options_that_do_not_go_together_are_refused(tmp_path, capsys, options, message):
+    argv = ["eval", "reclip", str(tmp_path / "none.jsonl"), "--images", str(tmp_path), "--proposals", "gt",
+            "--out", str(tmp_path / "out"), *options]
+    assert cli.main(argv) == 2
+    assert message in capsys.readouterr().err

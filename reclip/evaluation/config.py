@@ -1,0 +1,121 @@
+"""What a referring-expression evaluation run is: ``EvalConfig`` (everything the CLI
+gives), ``--shard K/N`` and ``OUT/run.json``."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from primitives import ReclipError
+from reclip.files import make_folder, write_text
+
+GT = "gt"
+RUN = "run.json"
+PREDICTIONS = "predictions.jsonl"
+SKIPPED = "skipped.jsonl"
+DEFAULT_MODELS = ("synthetic",)
+DEFAULT_METHODS = ("crop", "blur")        # ReCLIP's
+PROPOSAL_CHOICES = (
+    "choose the proposals: --proposals gt (the image's ground-truth boxes and masks; not a "
+    "detector setting, ReCLIP's 'gold boxes') or --proposals FILE (detections matched by image id: "
+    "ReCLIP/MAttNet {image_id: [[x, y, w, h], ...]}, [{image_id, box}], or COCO results "
+    "[{image_id, bbox, score, segmentation?}])"
+)
+Shard = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """One evaluation: the dataset (a ``reclip.datasets.LOADERS`` format, its ``files``, the
+    image folder, the split), the proposals (``"gt"`` or a detections file), the scorer
+    (model specs, isolation methods), ``baseline`` (the whole expression as one find: CLIP
+    alone) and ``limit`` (the first N expressions). Picklable, so shards can be sent to workers."""
+
+    dataset: str
+    files: dict[str, str]
+    images: str
+    proposals: str | None
+    split: str | None = None
+    models: tuple[str, ...] = DEFAULT_MODELS
+    methods: tuple[str, ...] = DEFAULT_METHODS
+    baseline: bool = False
+    limit: int | None = None
+    device: str | None = field(default=None, compare=False)
+
+    def check(self) -> None:
+        """A ReclipError for what no run can use (no proposals named, a bad limit)."""
+        if not self.proposals:
+            raise ReclipError(f"no proposals given: {PROPOSAL_CHOICES}")
+        if self.limit is not None and self.limit < 1:
+            raise ReclipError(f"--limit must be at least 1, got {self.limit}")
+        if not self.models or not self.methods:
+            raise ReclipError("at least one --model and one --method are needed")
+
+    @property
+    def gt(self) -> bool:
+        return self.proposals == GT
+
+    def to_dict(self) -> dict[str, Any]:
+        """The run's description (without the device, which does not change the figures)."""
+        d = asdict(self)
+        d.pop("device")
+        d["models"], d["methods"] = list(self.models), list(self.methods)
+        return d
+
+
+def parse_shard(text: str | None) -> Shard | None:
+    """``"K/N"`` (K in 1..N) as (K, N); None stays None."""
+    if text is None:
+        return None
+    try:
+        k, n = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise ReclipError(f"--shard must be K/N with whole numbers, e.g. 1/4; got {text!r}") from None
+    return check_shard((k, n))
+
+
+def check_shard(shard: Shard | None) -> Shard | None:
+    if shard is not None:
+        k, n = shard
+        if not (n >= 1 and 1 <= k <= n):
+            raise ReclipError(f"--shard K/N needs 1 <= K <= N, got {k}/{n}")
+        return (int(k), int(n))
+    return None
+
+
+def out_folder(out: str | Path) -> Path:
+    """The output folder, created; an existing file there is an error."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ReclipError(f"--out {out} is a file; give a folder (it is created, and a rerun resumes it)")
+    return make_folder(out)
+
+
+def write_run(out: Path, config: EvalConfig, shard: Shard | None, masks: bool) -> dict[str, Any]:
+    """Write ``OUT/run.json``; when it exists (a resumed run) it must describe this same run."""
+    run = {**config.to_dict(), "shard": list(shard) if shard else None, "masks": masks}
+    path = out / RUN
+    if path.is_file():
+        try:
+            old = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            old = None
+        if isinstance(old, dict) and old != run:
+            differ = sorted(k for k in set(old) | set(run) if old.get(k) != run.get(k))
+            raise ReclipError(
+                f"{out} holds another run (it differs in {', '.join(differ)}); resume with the same "
+                "options or choose another --out")
+    write_text(path, json.dumps(run, indent=2) + "\n")
+    return run
+
+
+def read_run(out: Path) -> dict[str, Any]:
+    path = Path(out) / RUN
+    if not path.is_file():
+        raise ReclipError(f"{out} holds no {RUN}: not an evaluation output folder")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ReclipError(f"cannot read {path}: {exc}") from None
