@@ -93,11 +93,6 @@ def to_rle(mask: Any, image_size: tuple[int, int] | None = None) -> dict[str, An
     return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
 
 
-def mask_area(rle: dict[str, Any]) -> int:
-    """Pixels in a compressed RLE mask (as ``to_rle`` / ``encode_mask`` write it)."""
-    return int(mask_utils.area({"size": rle["size"], "counts": rle["counts"].encode("ascii")}))
-
-
 def check_mask(mask: np.ndarray, width: int, height: int, what: str = "proposal mask") -> np.ndarray:
     """``mask`` when it covers a ``width`` x ``height`` image, else a MaskError saying how it differs."""
     if mask.shape != (height, width):

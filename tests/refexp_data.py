@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,6 +62,12 @@ def _polygon(box) -> list[list[float]]:
     return [[x0, y0, x1, y0, x1, y1, x0, y1]]
 
 
+def _polygon_mask(polygons, w: int, h: int) -> np.ndarray:
+    with warnings.catch_warnings():   # pycocotools trips numpy 2's copy= deprecation
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return mask_utils.decode(mask_utils.merge(mask_utils.frPyObjects(polygons, h, w))).astype(bool)
+
+
 def _xywh(box) -> list[float]:
     x0, y0, x1, y1 = (float(v) for v in box)
     return [x0, y0, x1 - x0, y1 - y0]
@@ -88,8 +95,7 @@ def build_refexp_data(folder: Path, scenes: int = 3, seed: int = 0) -> RefexpDat
             ann_id = image_id * 100 + k
             polygon = k % 2 == 1
             seg = _polygon(o.box) if polygon else _rle(o.mask)
-            gold_masks.append(mask_utils.decode(mask_utils.merge(mask_utils.frPyObjects(seg, h, w))).astype(bool)
-                              if polygon else o.mask.astype(bool))
+            gold_masks.append(_polygon_mask(seg, w, h) if polygon else o.mask.astype(bool))
             annotations.append({"id": ann_id, "image_id": image_id, "category_id": 1, "bbox": _xywh(o.box),
                                 "segmentation": seg, "area": float(gold_masks[-1].sum()), "iscrowd": 0})
             data.objects.setdefault(image_id, []).append((ann_id, [float(v) for v in o.box]))

@@ -30,7 +30,7 @@ def load_reclip_jsonl(files: Mapping[str, str], images: str, split: str | None =
     out = Dataset(path.stem, [])
     objects: dict[str, dict[Any, GoldObject]] = {}
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_bytes().decode("utf-8").split("\n")  # a line ends at LF only, never CR
     except (OSError, UnicodeDecodeError) as exc:
         raise DatasetError(f"cannot read {path}: {exc}") from None
     default_split = split or path.stem.rsplit("_", 1)[-1]

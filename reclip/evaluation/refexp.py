@@ -33,6 +33,8 @@ from reclip.files import load_image
 from reclip.locator import Locator
 from reclip.masks import MaskError, decode_mask
 
+DUPLICATE = "duplicate_sent_id"
+
 
 def run_evaluation(config: EvalConfig, out: str | Path, shard: Shard | None = None,
                    progress: bool = True, locator: Locator | None = None,
@@ -51,12 +53,15 @@ def run_evaluation(config: EvalConfig, out: str | Path, shard: Shard | None = No
     masks = dataset.has_masks and source.has_masks
     write_run(out, config, shard, masks)
     records, skips = select(dataset, config.limit, shard)
-    done = {row.get("sent_id") for row in read_rows(out / PREDICTIONS) + read_rows(out / SKIPPED)}
+    skips_done = {(row.get("sent_id"), row.get("reason")) for row in read_rows(out / SKIPPED)}
+    # a duplicate's skip row shares its sent_id with the record that is scored
+    done = {row.get("sent_id") for row in read_rows(out / PREDICTIONS)} | \
+        {sent_id for sent_id, reason in skips_done if reason != DUPLICATE}
     if done:
         log(f"resuming: {len(done)} expressions already in {out}")
     with append_rows(out / PREDICTIONS) as predictions, append_rows(out / SKIPPED) as skipped:
         for skip in skips:
-            if skip.sent_id not in done:
+            if (skip.sent_id, skip.reason) not in skips_done:
                 write_row(skipped, skip.to_dict())
         todo = [r for r in records if r.sent_id not in done]
         if todo:
@@ -90,7 +95,7 @@ def select(dataset: Dataset, limit: int | None, shard: Shard | None) -> tuple[li
     skips = list(dataset.skipped)
     for r in dataset.records:
         if r.sent_id in seen:
-            skips.append(Skip(r.sent_id, r.image_id, "duplicate_sent_id", "a sent_id seen before"))
+            skips.append(Skip(r.sent_id, r.image_id, DUPLICATE, "a sent_id seen before"))
             continue
         seen.add(r.sent_id)
         records.append(r)

@@ -25,14 +25,14 @@ SUMMARY_JSON = "summary.json"
 SUMMARY_MD = "summary.md"
 
 
-def unique_rows(path: Path) -> list[dict[str, Any]]:
-    """A jsonl file's rows, one per sent_id (the first), sorted by sent_id: the figures then
-    do not depend on the order rows were written in (resume, shards)."""
+def unique_rows(path: Path, *fields: str) -> list[dict[str, Any]]:
+    """A jsonl file's rows, one per sent_id (and ``fields``; the first), sorted by sent_id: the
+    figures then do not depend on the order rows were written in (resume, shards)."""
     rows: dict[Any, dict[str, Any]] = {}
     for row in read_rows(path):
-        key = json.dumps(row.get("sent_id"))
+        key = json.dumps([row.get("sent_id"), *(row.get(f) for f in fields)])
         rows.setdefault(key, row)
-    return sorted(rows.values(), key=lambda r: sort_key(r.get("sent_id")))
+    return sorted(rows.values(), key=lambda r: (sort_key(r.get("sent_id")), *(str(r.get(f)) for f in fields)))
 
 
 def summarize(out: str | Path) -> dict[str, Any]:
@@ -40,7 +40,7 @@ def summarize(out: str | Path) -> dict[str, Any]:
     out = Path(out)
     run = read_run(out)
     rows = unique_rows(out / PREDICTIONS)
-    skipped = unique_rows(out / SKIPPED)
+    skipped = unique_rows(out / SKIPPED, "reason")
     n = len(rows)
     summary: dict[str, Any] = {
         "dataset": run.get("dataset"), "files": run.get("files"), "split": run.get("split"),
@@ -77,7 +77,10 @@ def _by_kind(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def markdown(summary: dict[str, Any]) -> str:
     """summary.md: the conventions in words, then the figures as tables."""
     gt = summary["proposals"] == GT
-    lines = [f"# reclip eval: {summary['dataset']} {summary.get('split') or ''}".rstrip(), ""]
+    files = summary.get("files") or {}
+    name = files.get("dataset") or Path(files.get("annotations") or "").name
+    title = " ".join(str(v) for v in (summary["dataset"], name, summary.get("split")) if v)
+    lines = [f"# reclip eval {title}", ""]
     if gt:
         lines += ["**proposals: ground-truth boxes (gt)** — not a detector setting; ReCLIP's paper "
                   "figures use detections.", ""]
@@ -104,7 +107,7 @@ def markdown(summary: dict[str, Any]) -> str:
                              [[k, str(v["n"]), percent(v["accuracy"])] for k, v in summary["by_kind"].items()])]
     lines += ["", "## Causes", "", "no_overlap: no proposal has IoU > 0.5 with the gold (the proposals "
               "failed); find: CLIP preferred another object at the referent's find; NODE:PRIMITIVE: "
-              "the node that removed the gold.", ""]
+              "the node that removed the gold; compile_error: the expression did not compile (wrong).", ""]
     lines += [markdown_table(["cause", "count"], ["---", "---:"],
                              [[c, str(k)] for c, k in summary["causes"].items()])]
     reasons = summary["skipped"]["reasons"]
