@@ -15,9 +15,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 from primitives import ReclipError
 from reclip.evaluation.config import PREDICTIONS
-from reclip.evaluation.loop import read_rows
-from reclip.evaluation.merge import first_per_key
-from reclip.evaluation.summary import summarize
+from reclip.evaluation.summary import summarize, unique_rows
 from reclip.evaluation.tables import markdown_table, percent
 
 CONVENTIONS = ("dataset", "split", "proposals", "models", "methods", "baseline", "iou_threshold", "iou_rule")
@@ -92,7 +90,7 @@ def flips(a: Mapping[Any, Row], b: Mapping[Any, Row]) -> tuple[list[Row], list[R
 
 
 def by_sent_id(out: Path) -> dict[Any, Row]:
-    return {r.get("sent_id"): r for r in first_per_key(read_rows(out / PREDICTIONS))}
+    return {r.get("sent_id"): r for r in unique_rows(out / PREDICTIONS)}
 
 
 def compare_runs(run_a: str | Path, run_b: str | Path) -> Comparison:

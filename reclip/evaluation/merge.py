@@ -4,8 +4,8 @@ Each shard folder holds ``run.json`` (the run's configuration, its ``shard`` inc
 ``predictions.jsonl`` and ``skipped.jsonl``. The merge refuses shards of different runs
 (configurations that differ other than in ``shard``), shards that overlap or leave one
 out, and unfinished shards (no ``summary.json``: a shard writes it when it ends); it then
-concatenates the rows in shard order, keeps one row per ``sent_id``, and writes the
-summary from the merged files exactly as a single run would (``summary.write_summary``).
+concatenates the rows, keeps one row per ``sent_id`` (sorted by it, as the summary reads
+them), and writes the summary from the merged files exactly as a single run would (``summary.write_summary``).
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 from primitives import ReclipError
 from reclip.evaluation.config import PREDICTIONS, RUN, SKIPPED, check_shard
 from reclip.evaluation.loop import read_rows
-from reclip.evaluation.summary import SUMMARY_JSON, write_summary
+from reclip.evaluation.summary import SUMMARY_JSON, unique_rows, write_summary
 from reclip.files import make_folder, write_text
 
 MERGED_FROM = "merged_from.json"
@@ -106,26 +106,13 @@ def check_slices(shards: Sequence[Shard]) -> list[Shard]:
     return sorted(shards, key=lambda s: s.slice[0])
 
 
-def first_per_key(rows: Iterable[Row], key: str = "sent_id") -> list[Row]:
-    """``rows`` with one row per ``key`` (the first); rows without the key are kept whole."""
-    seen: set[Any] = set()
-    kept = []
-    for row in rows:
-        value = row.get(key)
-        marker = value if value is not None else json.dumps(row, sort_keys=True)
-        if marker not in seen:
-            seen.add(marker)
-            kept.append(row)
-    return kept
-
-
 def write_rows(path: Path, rows: Sequence[Row]) -> None:
     write_text(path, "".join(json.dumps(row) + "\n" for row in rows))
 
 
 def merge_files(folders: Sequence[str | Path], out: str | Path) -> Path:
     """Check shard outputs ``folders`` and write their merged run.json, predictions and
-    skipped records into ``out`` (in shard order, one row per sent_id)."""
+    skipped records into ``out`` (one row per sent_id, in sent_id order)."""
     if not folders:
         raise MergeError("nothing to merge: give the shard folders")
     out = Path(out)
@@ -133,16 +120,16 @@ def merge_files(folders: Sequence[str | Path], out: str | Path) -> Path:
     check_same_run(shards)
     if any(s.folder.resolve() == out.resolve() for s in shards):
         raise MergeError(f"--out {out} is one of the shards; merge into another folder")
-    predictions = first_per_key(r for s in shards for r in read_rows(s.folder / PREDICTIONS))
-    skipped = first_per_key(r for s in shards for r in read_rows(s.folder / SKIPPED))
     make_folder(out)
     config = dict(shards[0].config)
     if SHARD_KEY in config:
         config[SHARD_KEY] = None
     write_text(out / RUN, json.dumps(config, indent=2) + "\n")
     write_text(out / MERGED_FROM, json.dumps([str(s.folder) for s in shards], indent=2) + "\n")
-    write_rows(out / PREDICTIONS, predictions)
-    write_rows(out / SKIPPED, skipped)
+    # all rows, then one per sent_id (skipped: per sent_id and reason) as the summary counts them
+    for name, fields in ((PREDICTIONS, ()), (SKIPPED, ("reason",))):
+        write_rows(out / name, [r for s in shards for r in read_rows(s.folder / name)])
+        write_rows(out / name, unique_rows(out / name, *fields))
     return out
 
 

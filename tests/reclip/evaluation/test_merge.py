@@ -36,7 +36,7 @@ def test_a_bad_shard_field_is_refused(tmp_path, value):
         merge_files([folder], tmp_path / "all")
 
 
-def test_shards_given_out_of_order_merge_into_the_rows_in_order(tmp_path):
+def test_shards_given_out_of_order_merge_into_one_row_per_sent_id_in_order(tmp_path):
     s1, s2, s3 = shards(tmp_path)
     write_run(tmp_path / "s2", read_jsonl(s2 / "predictions.jsonl") + ROWS[:2],  # a duplicate sent_id
               SKIPS[1:2], shard=(2, 3))
