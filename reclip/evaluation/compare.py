@@ -116,6 +116,8 @@ def compare_runs(run_a: str | Path, run_b: str | Path) -> Comparison:
 def _cell(name: str, value: Any) -> str:
     if value is None:
         return "–"
+    if name == "mean_iou":
+        return f"{value:.3f}"
     if name in SHARES:
         return percent(value)
     if isinstance(value, Mapping):
@@ -128,6 +130,8 @@ def _cell(name: str, value: Any) -> str:
 def _delta(name: str, a: Any, b: Any) -> str:
     if not isinstance(a, (int, float)) or not isinstance(b, (int, float)):
         return ""
+    if name == "mean_iou":
+        return f"{b - a:+.3f}"
     if name in SHARES:
         return f"{100 * (b - a):+.1f}"
     return f"{b - a:+d}" if isinstance(a, int) and isinstance(b, int) else f"{b - a:+.3g}"
