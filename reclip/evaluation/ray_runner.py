@@ -13,6 +13,7 @@ from this checkout: its root is put on their ``PYTHONPATH``.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import os
 import sys
@@ -81,7 +82,7 @@ def run_on_ray(config: EvalConfig, out: str | Path, shards: int, address: str | 
         raise RayRunError(f"--shards must be at least 1, got {shards}")
     ray = import_ray()
     config, out = absolute(config), Path(out).resolve()
-    started = not ray.is_initialized()
+    started, print_before = not ray.is_initialized(), builtins.print
     if started:
         try:
             ray.init(**init_kwargs(address, shards))
@@ -100,6 +101,7 @@ def run_on_ray(config: EvalConfig, out: str | Path, shards: int, address: str | 
     finally:
         if started:
             ray.shutdown()
+            builtins.print = print_before   # ray.shutdown() leaves its own print in builtins
     return merge_runs(folders, out)
 
 

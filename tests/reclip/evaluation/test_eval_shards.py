@@ -3,6 +3,7 @@ cluster, and compared, give the figures of one process and of the files themselv
 
 from __future__ import annotations
 
+import builtins
 import json
 from pathlib import Path
 
@@ -90,7 +91,7 @@ def local_ray(tmp_path_factory):
     """One local Ray cluster for this module (starting one takes ~30 s here); tests
     that use it run their shards on it, and it is shut down even when they fail."""
     ray = pytest.importorskip("ray")
-    started = not ray.is_initialized()
+    started, print_before = not ray.is_initialized(), builtins.print
     if started:
         ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="ERROR",
                  object_store_memory=80 * 2**20, _temp_dir=str(tmp_path_factory.mktemp("ray")),
@@ -98,6 +99,7 @@ def local_ray(tmp_path_factory):
     yield ray
     if started:
         ray.shutdown()
+        builtins.print = print_before      # ray.shutdown() leaves its own print in builtins
 
 
 def test_two_shards_on_a_local_ray_cluster_give_the_summary_of_one_process(runs, local_ray, capsys):
@@ -109,3 +111,4 @@ def test_two_shards_on_a_local_ray_cluster_give_the_summary_of_one_process(runs,
     assert "ray: shard 2/2 done" in capsys.readouterr().err
     assert json.loads((out / "summary.json").read_text()) == runs["whole"]
     assert sorted(p.name for p in (out / "shards").iterdir()) == ["1-of-2", "2-of-2"]
+
