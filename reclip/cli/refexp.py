@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from reclip.evaluation.config import DEFAULT_METHODS, DEFAULT_MODELS, EvalConfig, parse_shard
-from reclip.evaluation.refexp import run_evaluation
+from reclip.cli.ray_options import add_ray_options, run_config
+from reclip.evaluation.config import DEFAULT_METHODS, DEFAULT_MODELS, EvalConfig
 from reclip.evaluation.summary import SUMMARY_MD
 
 
@@ -73,6 +73,7 @@ def _add_common(p: argparse.ArgumentParser, files: Callable[[argparse.Namespace]
                    help="run shard K of N (1-based), a deterministic slice by image")
     p.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_ray_options(p)
     p.set_defaults(func=lambda args: run_refexp(args, format, files(args)))
 
 
@@ -87,8 +88,7 @@ def config_from_args(args: argparse.Namespace, format: str, files: dict[str, str
 def run_refexp(args: argparse.Namespace, format: str, files: dict[str, str]) -> int:
     config = config_from_args(args, format, files)
     config.check()
-    summary: dict[str, Any] = run_evaluation(config, args.out, parse_shard(args.shard),
-                                             progress=not args.no_progress)
+    summary: dict[str, Any] = run_config(args, config, progress=not args.no_progress)
     print((Path(args.out) / SUMMARY_MD).read_text(encoding="utf-8"))
     print(json.dumps({k: summary[k] for k in ("n", "accuracy", "mean_iou")}), file=sys.stderr)
     return 0
