@@ -120,3 +120,13 @@ def _is_finite(v: float) -> bool:
 
 def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
+
+
+def check_mask(mask: np.ndarray, width: int, height: int, what: str = "proposal mask") -> np.ndarray:
+    """``mask`` when it covers a ``width`` x ``height`` image, else a MaskError saying how it differs."""
+    if mask.shape != (height, width):
+        raise MaskError(
+            f"{what} has shape {mask.shape} but the image is {height}x{width} "
+            "(height x width); masks must cover the whole image"
+        )
+    return mask

@@ -11,7 +11,7 @@ from typing import Any, Iterable, Protocol, Sequence, runtime_checkable
 import numpy as np
 from PIL import Image
 
-from interpreter.masks import decode_mask
+from interpreter.masks import check_mask, decode_mask
 from primitives import BoxError, ReclipError, validate_boxes
 
 
@@ -70,11 +70,8 @@ def check_masks(proposals: Sequence[Proposal], image_size: tuple[int, int]) -> N
     (``image_size`` = (width, height), as PIL gives it)."""
     w, h = image_size
     for i, p in enumerate(proposals):
-        if p.mask is not None and p.mask.shape != (h, w):
-            raise BoxError(
-                f"proposal {i}: mask is {p.mask.shape[1]}x{p.mask.shape[0]} (w x h) "
-                f"but the image is {w}x{h}"
-            )
+        if p.mask is not None:
+            check_mask(p.mask, w, h, what=f"proposal {i}'s mask")
 
 
 class FindText(str):

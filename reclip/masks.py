@@ -9,7 +9,7 @@ from typing import Any, Sequence
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from interpreter.masks import MaskError, decode_mask
+from interpreter.masks import MaskError, check_mask, decode_mask
 
 __all__ = ["MaskError", "check_mask", "decode_mask", "encode_mask", "mask_iou"]
 
@@ -46,16 +46,6 @@ def to_rle(mask: Any, image_size: tuple[int, int] | None = None) -> dict[str, An
     except Exception as exc:  # pycocotools raises bare errors on malformed input
         raise MaskError(f"cannot read segmentation: {exc}") from None
     return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
-
-
-def check_mask(mask: np.ndarray, width: int, height: int, what: str = "proposal mask") -> np.ndarray:
-    """``mask`` when it covers a ``width`` x ``height`` image, else a MaskError saying how it differs."""
-    if mask.shape != (height, width):
-        raise MaskError(
-            f"{what} has shape {mask.shape} but the image is {height}x{width} "
-            "(height x width); masks must cover the whole image"
-        )
-    return mask
 
 
 def mask_iou(a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> np.ndarray:

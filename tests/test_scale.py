@@ -111,7 +111,7 @@ def test_an_ordinal_beyond_the_candidates_falls_back_and_says_so(oracle, blank_i
 
 def test_a_mask_of_the_wrong_size_is_refused(oracle, blank_image):
     props = [Proposal([0, 0, 10, 10], mask=np.ones((50, 60), bool), label="cup")]
-    with pytest.raises(BoxError, match=r"proposal 0: mask is 60x50 \(w x h\) but the image is 200x200"):
+    with pytest.raises(BoxError, match=r"proposal 0's mask has shape \(50, 60\) but the image is 200x200"):
         Locator(oracle).run('find("cup")', blank_image, props)
 
 

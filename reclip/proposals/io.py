@@ -18,10 +18,10 @@ import os
 from pathlib import Path
 from typing import Any, Sequence
 
-from interpreter import Proposal, as_proposals
+from interpreter import Proposal, as_proposals, check_masks
 from primitives import BoxError, ReclipError
 from reclip.files import read_json, write_text
-from reclip.masks import MaskError, check_mask, decode_mask, encode_mask
+from reclip.masks import MaskError, decode_mask, encode_mask
 
 
 class ProposalFileError(ReclipError):
@@ -126,12 +126,10 @@ def _with_masks(records: list[Any], image_size: tuple[int, int] | None) -> list[
 
 
 def _check_masks(proposals: list[Proposal], image_size: tuple[int, int], path: Path) -> None:
-    for i, p in enumerate(proposals):
-        if p.mask is not None:
-            try:
-                check_mask(p.mask, *image_size, what=f"proposal {i}'s mask")
-            except MaskError as exc:
-                raise ProposalFileError(f"{path}: {exc}") from None
+    try:
+        check_masks(proposals, image_size)
+    except MaskError as exc:
+        raise ProposalFileError(f"{path}: {exc}") from None
 
 
 def write_proposals(path: str | os.PathLike, proposals: Sequence[Any]) -> Path:
