@@ -73,6 +73,12 @@ COMPOUND_PARTS = OWNER_PARTS - frozenset({
     "tallest", "back", "front", "bottom", "group", "pair", "set", "row", "line", "couple",
     "bunch", "pile", "stack", "body", "seat", "window", "windows", "screen", "picture",
 }) | frozenset({"top", "legs", "leg"})
+# Materials name what a thing is made of, not an owner: "wood door" is a door, "car door" a car.
+MATERIALS = frozenset({
+    "wood", "metal", "glass", "plastic", "stone", "brick", "paper", "leather", "steel", "iron",
+    "wicker", "straw", "bamboo", "marble", "concrete", "cardboard", "rubber", "wire", "cloth",
+    "fabric", "tile", "granite", "aluminum", "chrome", "ceramic", "porcelain", "vinyl",
+})
 COLORS = frozenset({
     "white", "black", "red", "blue", "green", "yellow", "brown", "gray", "grey", "pink",
     "purple", "silver", "gold", "golden", "tan", "beige", "dark", "navy", "maroon",
@@ -117,7 +123,7 @@ EXTRA_SUPERLATIVES = {
     "foreground": "bottommost", "front": "bottommost", "top most": "topmost",
     "bottom most": "bottommost", "upper most": "topmost", "lower most": "bottommost",
     "centre": "middle", "mid": "middle", "midle": "middle", "furthest away": "farthest",
-    "farthest away": "farthest", "far away": "farthest", "lefthand": "leftmost",
+    "farthest away": "farthest", "far away": "farthest", "far end": "farthest", "lefthand": "leftmost",
     "righthand": "rightmost",
 }
 
@@ -138,16 +144,22 @@ COMPARATIVE_WORDS = frozenset({
     "bigger", "larger", "closer", "smaller", "tinier", "further", "farther", "taller", "shorter",
     "higher", "lower", "nearer",
 })
-# Size words that describe people rather than compare them ("little girl").
+# Size words, superlatives as ReCLIP reads them ("little girl" too); part prefixes in heads.
 SIZE_WORDS = frozenset({"big", "large", "small", "little", "tiny", "huge", "giant"})
-PERSON_NOUNS = frozenset({
-    "girl", "boy", "girls", "boys", "kid", "kids", "child", "children", "baby", "babies",
-    "guy", "man", "lady", "woman", "toddler", "brother", "sister", "bear", "teddy",
-})
 
 # Direction words that are also nouns for clothing or body parts ("a red top",
 # "her back"): spatial only right after a preposition, determiner or direction.
 NOUN_LIKE_DIRECTIONS = frozenset({"top", "back", "front", "bottom", "rear", "center", "centre", "middle"})
+# Paired parts whose "left" / "right" is their own side ("the right arm of the man", "left
+# hand"): intrinsic to the owner, not a place in the picture.
+SIDED_PARTS = frozenset({
+    "arm", "arms", "hand", "hands", "leg", "legs", "foot", "feet", "ear", "ears", "eye", "eyes",
+    "shoulder", "shoulders", "knee", "knees", "wrist", "elbow", "ankle", "cheek", "wing", "wings",
+    "paw", "paws", "glove", "shoe", "sleeve", "hip", "thigh",
+})
+# Nouns of the camera's viewpoint: a direction before them ("a front shot of", "rear view")
+# says where the picture was taken from, not where the referent is.
+VIEWPOINT_NOUNS = frozenset({"shot", "shots", "view", "views", "angle", "profile"})
 # "facing left", "looking to the right": the direction of gaze, not a place.
 GAZE_WORDS = frozenset({
     "facing", "faces", "face", "looking", "looks", "look", "turned", "turning", "turns",
@@ -249,6 +261,9 @@ ANAPHORIC_HEADS = frozenset({"other", "others", "one", "ones"})
 # Bare position words on "on" that locate the object of a with-phrase ("a plate with a fork
 # on top", "chair with a blanket on back"), not the referent.
 WITH_OBJECT_POSITIONS = frozenset({"top", "back", "bottom"})
+# Faces of an object that "on the ... of X" puts the referent on ("the tank on the back of a
+# toilet", "a sticker on the front of the bus"): a part of X, not "behind" / "in front of" it.
+SURFACE_PARTS = frozenset({"back", "front"})
 # Identifiers after a noun ("bus number 908989"): they end the noun phrase before them.
 IDENTIFIER_WORDS = frozenset({"number", "no", "#", "num"})
 # Fixed prenominal phrases whose inner word would end the phrase ("a carry on bag").
@@ -283,6 +298,8 @@ PLURAL_ONLY_NOUNS = frozenset({
     "scissors", "pants", "jeans", "shorts", "glasses", "sunglasses", "trousers", "tongs", "pliers",
     "binoculars", "goggles", "clothes", "overalls",
 })
+# A picture of X is X, whatever describes the picture ("blur image of the boy").
+PICTURE_PARTS = frozenset({"image", "photo", "picture", "photograph", "shot", "view", "pic", "closeup"})
 # Picture words that open an expression as filler only before "of" ("picture of a dog"); alone
 # they are the referent ("the picture on the bottom left").
 PICTURE_FILLERS = frozenset({"picture", "photo", "image"})

@@ -76,6 +76,9 @@ def demote_part_owners(chunks: Sequence[Chunk], tables: Tables) -> list[Chunk]:
             start -= 1
         has_det = start < j and out[start].cat == "DET"
         after_loc = start > 0 and out[start - 1].cat == "LOC"
+        if after_loc and out[start - 1].lower == "on" and c.lower in lx.SURFACE_PARTS and k == j + 1:
+            _as_words(out, start - 1, k + 1)  # "on the back of a toilet": on its surface, not behind it
+            continue
         noun_like = c.lower in lx.NOUN_LIKE_DIRECTIONS or k > j + 1
         if not after_loc and (not noun_like or k == j + 1) and _group_after(out, k, c, noun_like, tables):
             continue

@@ -97,7 +97,16 @@ def _part_prefix(toks: Sequence[Tok]) -> bool:
     """Only describers before a part word: "the left side of", "face and upper body of"."""
     return all(not _noun_only(t.lower) or t.lower in lx.DETERMINERS or t.lower in lx.NON_HEADS
                or t.lower in lx.OWNER_PARTS or t.lower in lx.DIRECTION_WORDS
-               or t.lower in lx.SIZE_WORDS or t.lower in ("and", ",", "&") or t.lower.isdigit() for t in toks)
+               or t.lower in lx.SIZE_WORDS or t.lower in lx.MATERIALS or t.lower in ("and", ",", "&")
+               or t.lower.isdigit() for t in toks)
+
+
+def _picture_of(toks: Sequence[Tok]) -> bool:
+    """Do the words end in a picture word of the first noun phrase ("blur image", not
+    "a mirror taking a picture")? A picture of X then names X."""
+    return toks[-1].lower in lx.PICTURE_PARTS and not any(
+        t.lower in lx.DETERMINERS or t.lower.endswith("ing") or _verb_form(toks, n)
+        for n, t in enumerate(toks[:-1]) if n > 0)
 
 
 def _head_heuristic(toks: Sequence[Tok], landmark: bool = False) -> Tok | None:
@@ -114,7 +123,7 @@ def _head_heuristic(toks: Sequence[Tok], landmark: bool = False) -> Tok | None:
     for k, t in enumerate(toks[:6]):
         part = toks[k - 1].lower if k > 0 else ""
         if t.lower == "of" and (part in lx.OWNER_PARTS or part[:-1] in lx.OWNER_PARTS) \
-                and _part_prefix(toks[:k - 1]):
+                and (_picture_of(toks[:k]) or _part_prefix(toks[:k - 1])):
             owner = _head_heuristic(toks[k + 1:], landmark)
             if owner is not None:
                 return owner
@@ -132,6 +141,7 @@ def _head_heuristic(toks: Sequence[Tok], landmark: bool = False) -> Tok | None:
         span.append(t)
     nouns = [t for t in span if is_noun_like(t)]
     if len(nouns) >= 2 and nouns[-1].lower in lx.COMPOUND_PARTS and _noun_only(nouns[-2].lower) \
+            and nouns[-2].lower not in lx.MATERIALS \
             and nouns[-2] is span[span.index(nouns[-1]) - 1]:
         return nouns[-2]  # "chair legs", "table top", "pizza slice"
     if nouns:

@@ -239,11 +239,13 @@ def _spatial_in_context(lowers: Sequence[str], i: int, size: int, tables: Tables
     if before in lx.GAZE_WORDS:
         return False  # "facing left", "looking to the right"
     nxt = lowers[i + size] if i + size < len(lowers) else ""
+    if word in ("left", "right") and _sided_part_at(lowers, i + size):
+        return False  # "the right arm of the man": which arm, not where it is
+    if nxt in lx.VIEWPOINT_NOUNS:
+        return False  # "a front shot of", "side view": where the camera stood, not a place
     adverb_position = word == "right" and size == 1 and back == i - 1 and nxt != "of"
     if adverb_position and nxt in lx.LOCATIVES | lx.PREPOSITIONS:
         return False  # "right in the middle": an adverb
-    if word in lx.SIZE_WORDS and nxt in lx.PERSON_NOUNS:
-        return False  # "little girl" describes, it does not compare
     if word in lx.NOUN_LIKE_DIRECTIONS and size == 1:
         previous = lowers[i - 1] if i > 0 else ""
         earlier = lowers[i - 2] if i > 1 else ""
@@ -261,6 +263,15 @@ def _spatial_in_context(lowers: Sequence[str], i: int, size: int, tables: Tables
         if not functional and not followed:
             return False  # "a red top", "with back to the camera"
     return True
+
+
+def _sided_part_at(lowers: Sequence[str], j: int) -> bool:
+    """A paired part at j ("arm of the man", "his right hand"), not "right hand side / picture"."""
+    if j >= len(lowers) or lowers[j] not in lx.SIDED_PARTS:
+        return False
+    after = lowers[j + 1] if j + 1 < len(lowers) else ""
+    return lowers[j] not in ("hand", "hands") or not after or after in lx.PREPOSITIONS \
+        or after in lx.CLAUSE_WORDS or not after[:1].isalnum()
 
 
 def _part_at(lowers: Sequence[str], i: int) -> int:

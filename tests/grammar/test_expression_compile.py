@@ -202,8 +202,8 @@ CASES = [
      'find("zebra facing left", head="zebra")'),
     ('a brown dog with his back to the camera',
      'find("a brown dog with his back to the camera", head="dog")'),
-    ('a little girl in a pink dress',
-     'find("a little girl in a pink dress", head="girl")'),
+    ('a little girl in a pink dress',  # size words are superlatives, as ReCLIP reads them
+     'superlative(smallest, find("girl in a pink dress", head="girl"))'),
     ('the pizza',
      'find("the pizza", head="pizza")'),
     ('there is a laptop under the cat',
