@@ -64,6 +64,9 @@ def _relative_clause_at_end(words: Sequence[Chunk]) -> tuple[int, Chunk | None] 
         if words[m].lower in lx.RELATIVE_PRONOUNS and words[m + 1].lower in lx.COPULAS:
             break
     else:
+        if len(words) > 2 and words[-3].lower in ("at", "in") and words[-2].lower == "the" \
+                and isinstance(words[-1].value, tuple):
+            return len(words) - 3, words[-1]  # "the tie at the second (from the left)"
         return None
     rest = words[m + 2:]
     while rest and rest[0].lower in lx.CLAUSE_ADVERBS:

@@ -82,6 +82,9 @@ def demote_part_owners(chunks: Sequence[Chunk], tables: Tables) -> list[Chunk]:
         noun_like = c.lower in lx.NOUN_LIKE_DIRECTIONS or k > j + 1
         if not after_loc and (not noun_like or k == j + 1) and _group_after(out, k, c, noun_like, tables):
             continue
+        after_noun = start == j and j > 0 and out[j - 1].cat == "WORD" and starts_noun(out[j - 1].lower)
+        if c.lower in lx.SURFACE_PARTS and after_noun:
+            continue  # "a car back of man": a relation ("behind"), there is no determiner for a part
         if not after_loc and (has_det or noun_like):
             _as_words(out, start, k + 1)
     return out
@@ -92,13 +95,17 @@ def _group_after(chunks: list[Chunk], k: int, direction: Chunk, noun_like: bool,
     group; "of" and the group words become one PART chunk (dropped from the text), in
     the calling pass's own list."""
     m = k + 1
-    while m < len(chunks) and chunks[m].cat == "WORD" and chunks[m].lower in ("the", "these", "those"):
-        m += 1
+    while m < len(chunks) and chunks[m].cat == "WORD" and (chunks[m].lower in ("the", "these", "those") or (
+            chunks[m].lower == "all" and m + 1 < len(chunks) and chunks[m + 1].lower in ("the", "other", "others"))):
+        m += 1  # "of the two", "of all the others"
     group = m < len(chunks) and chunks[m].lower in lx.SCENE_GROUPS | {"other"}
     if group:
         m += 1
     if not (group or (tables.axes.get(direction.value) in GROUP_AXES and not noun_like)) or m >= len(chunks):
         return False
+    if chunks[m - 1].lower in ("other", "others") and any(c.cat == "WORD" for c in chunks[:k - 1]):
+        while m < len(chunks) and chunks[m].cat == "WORD" and starts_noun(chunks[m].lower):
+            m += 1  # "dough in the middle of the other items": the group's noun is the referent's
     chunks[k:m] = [Chunk("PART", [t for c in chunks[k:m] for t in c.toks])]
     return True
 

@@ -113,8 +113,8 @@ def _categorise(lowers, i, size, cats, chunks, tables, registry, toks) -> Chunk:
         return Chunk("ORD", span, cats["ord"])
     if "tern" in cats:
         middle = "middle" in lowers[i:i + size] and "middle" in registry.names("superlative")
-        if middle and _scene_at(lowers, i + size - 1, frames=True):
-            return Chunk("DIR", span[:-1], "middle")  # "in the middle of the picture"
+        if middle and (_scene_at(lowers, i + size - 1, frames=True) or _others_at(lowers, i + size)):
+            return Chunk("DIR", span[:-1], "middle")  # "in the middle of the picture / the others"
         return Chunk("TERN", span, cats["tern"])
     if "int" in cats and _is_dir_ahead(lowers, i + size, tables):
         return Chunk("FAR", span)
@@ -167,7 +167,7 @@ def _contains_object(lowers: Sequence[str], i: int, tables: Tables) -> bool:
         return False
     for w in words:  # "in the far left", "in the top corner": a place; "the smaller pot": an object
         cats = tables.lexemes.get((w,), _NO_MATCH)
-        if "int" in cats or "dir" in cats and tables.axes.get(cats["dir"]) not in GROUP_SIZE_AXES:
+        if "int" in cats or "ord" in cats or "dir" in cats and tables.axes.get(cats["dir"]) not in GROUP_SIZE_AXES:
             return False
     return not any(w in lx.IN_NOT_CONTAINERS or w.rstrip("s") in lx.IN_NOT_CONTAINERS for w in words)
 
@@ -258,11 +258,23 @@ def _spatial_in_context(lowers: Sequence[str], i: int, size: int, tables: Tables
 
         functional = anchored(previous) or (previous in lx.DETERMINERS and anchored(earlier))
         ahead = match(lowers, i + 1, tables)[1] if nxt else {}
-        followed = "dir" in ahead or nxt in lx.DIRECTION_PARTS or (
+        behind = word in lx.SURFACE_PARTS and nxt == "of" and starts_noun(previous)  # "car back of man"
+        followed = behind or "dir" in ahead or nxt in lx.DIRECTION_PARTS or (
             previous in lx.DETERMINERS and starts_noun(nxt) and nxt not in lx.SCENE_NOUNS)
         if not functional and not followed:
             return False  # "a red top", "with back to the camera"
     return True
+
+
+def _others_at(lowers: Sequence[str], j: int) -> bool:
+    """ "(in the middle of) the other items", "all the others": the group the referent is
+    one of, so the phrase picks from it (a count, "the two plates", makes it "between")."""
+    while j < len(lowers) and lowers[j] in ("the", "all"):
+        j += 1
+    if j >= len(lowers) or lowers[j] not in ("other", "others", "rest"):
+        return False
+    after = lowers[j + 1] if j + 1 < len(lowers) else ""
+    return not (after.isdigit() or after in lx.QUANTITIES)
 
 
 def _sided_part_at(lowers: Sequence[str], j: int) -> bool:
@@ -288,6 +300,8 @@ def _scene_at(lowers: Sequence[str], i: int, frames: bool = False) -> int:
     if i >= len(lowers) or lowers[i] not in lx.SCENE_PREPOSITIONS:
         return 0
     j = i + 1
+    if lowers[j:j + 2] in (["all", "the"], ["all", "others"]):
+        j += 1  # "of all the others"
     if j < len(lowers) and lowers[j] in ("the", "this", "that", "these", "those"):
         j += 1
     if j >= len(lowers):
