@@ -167,7 +167,8 @@ def _contains_object(lowers: Sequence[str], i: int, tables: Tables) -> bool:
         return False
     for w in words:  # "in the far left", "in the top corner": a place; "the smaller pot": an object
         cats = tables.lexemes.get((w,), _NO_MATCH)
-        if "int" in cats or "ord" in cats or "dir" in cats and tables.axes.get(cats["dir"]) not in GROUP_SIZE_AXES:
+        if "int" in cats or "ord" in cats and w == words[-1] \
+                or "dir" in cats and tables.axes.get(cats["dir"]) not in GROUP_SIZE_AXES:
             return False
     return not any(w in lx.IN_NOT_CONTAINERS or w.rstrip("s") in lx.IN_NOT_CONTAINERS for w in words)
 
