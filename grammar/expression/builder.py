@@ -90,11 +90,17 @@ def _anaphoric_find(toks: list[Tok], anaphor: str | None) -> Find | None:
 
 
 def _superlatives(node: Node, dirs: Sequence[Chunk], ctx: _Ctx) -> Node:
+    """Superlatives nest in the order written, the first innermost, except that among the
+    directions ("top left", "left ... in the back") the vertical one is innermost."""
     first: dict[str, Chunk] = {}
     for d in dirs:
         first.setdefault(d.value, d)
     axes = ctx.tables.axes
-    for kind in sorted(first, key=lambda k: 0 if axes.get(k) == "y" else 1):  # stable: vertical innermost
+    kinds = list(first)
+    slots = [n for n, k in enumerate(kinds) if axes.get(k) in ("x", "y")]
+    for n, kind in zip(slots, sorted((kinds[n] for n in slots), key=lambda k: axes.get(k) != "y")):
+        kinds[n] = kind  # stable: vertical first, the directions' slots otherwise unchanged
+    for kind in kinds:
         node = Superlative(kind, node, span=span_of(first[kind].toks))
     return node
 

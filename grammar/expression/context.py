@@ -26,7 +26,8 @@ def settle_context(chunks: Sequence[Chunk], tables: Tables) -> list[Chunk]:
     out = demote_places_before_nouns(out)
     out = demote_inner_prenominals(out)
     out = demote_with_object_positions(out)
-    return demote_relations_without_landmark(out)
+    out = demote_relations_without_landmark(out)
+    return join_coordinated_directions(out)
 
 
 def _as_words(chunks: list[Chunk], start: int, stop: int) -> None:
@@ -53,6 +54,17 @@ def mark_function_words(chunks: Sequence[Chunk]) -> list[Chunk]:
     return out
 
 
+def join_coordinated_directions(chunks: Sequence[Chunk]) -> list[Chunk]:
+    """ "to the right and front side of a plate": "and" between two directions joins them
+    into one compound direction."""
+    out = list(chunks)
+    for j in range(1, len(out) - 1):
+        if out[j].cat == "WORD" and out[j].lower in ("and", "&") and out[j - 1].cat == "DIR" \
+                and _dir_after(out, j + 1):
+            out[j] = out[j].with_cat("AND")
+    return out
+
+
 def _dir_after(chunks: Sequence[Chunk], j: int) -> bool:
     return j < len(chunks) and chunks[j].cat in ("DIR", "FAR")
 
@@ -75,7 +87,8 @@ def demote_part_owners(chunks: Sequence[Chunk], tables: Tables) -> list[Chunk]:
         while start > 0 and out[start - 1].cat in ("DET", "FAR"):
             start -= 1
         has_det = start < j and out[start].cat == "DET"
-        after_loc = start > 0 and out[start - 1].cat == "LOC"
+        after_loc = start > 0 and (out[start - 1].cat == "LOC" or out[start - 1].cat == "WORD"
+                                   and out[start - 1].lower in ("and", "&") and out[start - 2].cat == "DIR")
         if after_loc and out[start - 1].lower == "on" and c.lower in lx.SURFACE_PARTS and k == j + 1:
             _as_words(out, start - 1, k + 1)  # "on the back of a toilet": on its surface, not behind it
             continue

@@ -303,7 +303,7 @@ def _scene_at(lowers: Sequence[str], i: int, frames: bool = False) -> int:
     j = i + 1
     if lowers[j:j + 2] in (["all", "the"], ["all", "others"]):
         j += 1  # "of all the others"
-    if j < len(lowers) and lowers[j] in ("the", "this", "that", "these", "those"):
+    if j < len(lowers) and (lowers[j] in ("the", "this", "that", "these", "those") or frames and lowers[j] in ("a", "an")):
         j += 1
     if j >= len(lowers):
         return 0

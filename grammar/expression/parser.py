@@ -25,7 +25,7 @@ from lark.parsers.lalr_analysis import Shift
 from grammar.expression.lexer import Chunk
 
 # Categories read as plain words together with a spatial chunk that does not fit.
-_LEADING_FUNCTION = ("DET", "LOC", "FAR", "FROM", "ORD", "DIR", "PART")
+_LEADING_FUNCTION = ("DET", "LOC", "FAR", "FROM", "ORD", "DIR", "PART", "AND")
 
 
 @dataclass(frozen=True)

@@ -297,8 +297,8 @@ CASES = [
      'superlative(middle, find("cake", head="cake"))'),
     ('a banana in between two other bananas , wearing a pair of eyeglasses',
      'relate(find("banana", head="banana"), between, find("banana", head="banana"), find("banana", head="banana"))'),
-    ('the giraffe in the middle of the other giraffes',
-     'relate(find("giraffe", head="giraffe"), between, find("giraffe", head="giraffe"), find("giraffe", head="giraffe"))'),
+    ('the giraffe in the middle of the other giraffes',  # the group it is one of: middle
+     'superlative(middle, find("giraffe", head="giraffe"))'),
     # relative clauses: the spatial phrase after "that is"/"which is"/"who is" describes the
     # noun phrase just before the clause, and the clause opener is not find text
     ('the circle over the red square that is to the right of the green circle',
