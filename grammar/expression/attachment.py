@@ -28,7 +28,22 @@ def attach(parsed: Parsed, by_parse: bool) -> Parsed:
     if by_parse:
         parsed = attach_by_parse(parsed)
     parsed = resolve_relative_clauses(parsed)
+    if not by_parse:
+        parsed = attach_containment_low(parsed)
     return attach_counting_directions(parsed)
+
+
+def attach_containment_low(parsed: Parsed) -> Parsed:
+    """ "sitting behind the driver and the child in the carriage": "in X" right after a
+    landmark says where that landmark is (the nearest noun), not the referent."""
+    tails = list(parsed.tails)
+    for k in range(1, len(tails)):
+        tail, before = tails[k], tails[k - 1]
+        if tail.kind == "relation" and tail.attach < 0 and tail.relation is not None \
+                and tail.relation.toks[0].lower == "in" and before.landmark is not None \
+                and before.kind == "relation":
+            tails[k] = replace(tail, attach=k - 1)
+    return replace(parsed, tails=tuple(tails))
 
 
 def attach_by_parse(parsed: Parsed) -> Parsed:

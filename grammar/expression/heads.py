@@ -90,7 +90,13 @@ def is_noun_like(t: Tok) -> bool:
     w = t.lower
     return (w[:1].isalpha() and w not in lx.DETERMINERS and w not in lx.NON_HEADS
             and w not in lx.PREPOSITIONS and w not in lx.CLAUSE_WORDS and w not in ("and", "or")
-            and not _adjective_only(w))
+            and not _adjective_only(w) and not _adverb_only(w))
+
+
+def _adverb_only(word: str) -> bool:
+    """ "partially", "slightly": an -ly adverb WordNet knows as nothing else."""
+    return word.endswith("ly") and _in_index(word, "adv") and not _in_index(word, "noun") \
+        and not _in_index(word, "adj")
 
 
 def _part_prefix(toks: Sequence[Tok]) -> bool:
