@@ -247,6 +247,10 @@ FRAME_NOUNS = SCENE_NOUNS | frozenset({
     "group", "line", "row", "stack", "pile", "bunch", "herd", "crowd", "fridge", "refrigerator",
     "cabinet", "shelves", "display", "case", "container", "basket", "rack", "lot", "parking",
 })
+# Frames that are groups ("a row of three elephants"): their members follow with "of".
+GROUP_FRAMES = frozenset({"group", "line", "row", "stack", "pile", "bunch", "herd", "crowd"})
+# Centre words: "in center view" is a place, not a viewpoint like "front view".
+CENTRE_WORDS = frozenset({"center", "centre", "middle", "mid"})
 # Region words after which a frame noun is the referent's area: "the middle of", "the left
 # side of", "the far corner of" (not "left of": that is a relation).
 FRAME_REGIONS = frozenset({"middle", "center", "centre"}) | DIRECTION_PARTS
@@ -290,6 +294,8 @@ IN_NOT_CONTAINERS = frozenset({
     "back", "rear", "side", "half", "pic", "photograph", "mud", "wave", "waves", "surf", "city",
     "town", "station", "store", "shop", "market", "restaurant", "hallway", "stadium", "court",
 })
+# Containment relation phrases ("in X" after a landmark locates that landmark).
+CONTAINMENT_WORDS = frozenset({"in", "inside", "inside of", "within"})
 # Words before "in" that put it inside another object's phrase ("plant with a rose in a pot",
 # "holding a racket in the air"): the place is that object's.
 IN_CLAUSE_OPENERS = frozenset({"with", "holding", "has", "having", "carrying", "wearing", "w/", "holds"})

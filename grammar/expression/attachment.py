@@ -40,7 +40,7 @@ def attach_containment_low(parsed: Parsed) -> Parsed:
     for k in range(1, len(tails)):
         tail, before = tails[k], tails[k - 1]
         if tail.kind == "relation" and tail.attach < 0 and tail.relation is not None \
-                and tail.relation.toks[0].lower == "in" and before.landmark is not None \
+                and tail.relation.lower in lx.CONTAINMENT_WORDS and before.landmark is not None \
                 and before.kind == "relation":
             tails[k] = replace(tail, attach=k - 1)
     return replace(parsed, tails=tuple(tails))

@@ -242,7 +242,7 @@ def _spatial_in_context(lowers: Sequence[str], i: int, size: int, tables: Tables
     nxt = lowers[i + size] if i + size < len(lowers) else ""
     if word in ("left", "right") and _sided_part_at(lowers, i + size):
         return False  # "the right arm of the man": which arm, not where it is
-    if nxt in lx.VIEWPOINT_NOUNS:
+    if nxt in lx.VIEWPOINT_NOUNS and word not in lx.CENTRE_WORDS:
         return False  # "a front shot of", "side view": where the camera stood, not a place
     adverb_position = word == "right" and size == 1 and back == i - 1 and nxt != "of"
     if adverb_position and nxt in lx.LOCATIVES | lx.PREPOSITIONS:
@@ -303,20 +303,35 @@ def _scene_at(lowers: Sequence[str], i: int, frames: bool = False) -> int:
     j = i + 1
     if lowers[j:j + 2] in (["all", "the"], ["all", "others"]):
         j += 1  # "of all the others"
-    if j < len(lowers) and (lowers[j] in ("the", "this", "that", "these", "those") or frames and lowers[j] in ("a", "an")):
+    if j < len(lowers) and lowers[j] in ("the", "this", "that", "these", "those"):
         j += 1
     if j >= len(lowers):
         return 0
     if lowers[j] in lx.SCENE_NOUNS:
         return j + 1 - i
+    if frames and lowers[j] in ("a", "an") and j == i + 1:
+        j += 1  # "the right and front side of a plate": a frame, not a scene group
+        if j >= len(lowers) or lowers[j] not in lx.FRAME_NOUNS:
+            return 0
     after = lowers[j + 1] if j + 1 < len(lowers) else ""
     if frames and lowers[j] in lx.FRAME_NOUNS and not starts_noun(after):
-        return j + 1 - i
+        return _group_members(lowers, j + 1) - i
     after = lowers[j + 1] if j + 1 < len(lowers) else ""
     if lowers[i] == "of" and lowers[j] in lx.SCENE_GROUPS and not starts_noun(after) \
             and after not in lx.DETERMINERS and after != "other":
         return j + 1 - i  # "on the left of the two", "of them" (not "of all the other bowls")
     return 0
+
+
+def _group_members(lowers: Sequence[str], j: int) -> int:
+    """Where a frame that is a group ends: after "of three elephants" in "a row of three
+    elephants" (its members are the referent's kind), else at j."""
+    if j + 1 >= len(lowers) or lowers[j] != "of" or lowers[j - 1] not in lx.GROUP_FRAMES:
+        return j
+    k = j + 1
+    while k < len(lowers) and (lowers[k] in lx.QUANTITIES or lowers[k] in lx.DETERMINERS or lowers[k].isdigit()):
+        k += 1
+    return k + 1 if k < len(lowers) and starts_noun(lowers[k]) else j
 
 
 def _away_from_landmark(lowers: Sequence[str], j: int) -> bool:

@@ -26,6 +26,7 @@ SURFACES = [  # "on the back of X" is on X's surface; "back of X" after a noun i
 
 INTRINSIC_SIDES = [  # a viewpoint or a paired part's own side is no place in the picture
     ("a front shot of an imac", "imac"),
+    ("person on skateboard in center view", "superlative(middle, person)"),
     ("the rear view of a bus", "bus"),
     ("the right arm of the sleeping man", "man"),
     ("the man holding a cup in his right hand", "man"),
@@ -41,6 +42,7 @@ GROUPS = [  # the middle of the group the referent is one of; a counted pair is 
     ("the small vase in the middle of the other 2 vases",
      "superlative(smallest, relate(vase, between, vase, vase))"),
     ("the cup in the middle of the two plates", "relate(cup, between, plate, plate)"),
+    ("an elephant on the left side of a row of three elephants", "superlative(leftmost, elephant)"),
 ]
 
 ORDINAL_PLACES = [  # "at the second from the left": the referent's ordinal
@@ -71,6 +73,9 @@ CONTAINMENT_LOW = [  # "in X" right after a landmark locates the landmark
     ("the two adults that are sitting behind the driver and the child in the carriage",
      "relate(relate(adult, above, driver), above, relate(child, within, carriage))"),
     ("the man in the car behind the woman", "relate(relate(man, within, car), above, woman)"),
+    # only containment: "in front of" after a landmark still describes the referent
+    ("a giraffe standing next to a giraffe with its neck down in front of a tree",
+     "relate(relate(giraffe, near, giraffe), below, tree)"),
 ]
 
 TABLES = {
