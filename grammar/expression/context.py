@@ -87,8 +87,9 @@ def demote_part_owners(chunks: Sequence[Chunk], tables: Tables) -> list[Chunk]:
         while start > 0 and out[start - 1].cat in ("DET", "FAR"):
             start -= 1
         has_det = start < j and out[start].cat == "DET"
-        after_loc = start > 0 and (out[start - 1].cat == "LOC" or out[start - 1].cat == "WORD"
-                                   and out[start - 1].lower in ("and", "&") and out[start - 2].cat == "DIR")
+        # after "on the" or after "the right and": a place of the referent, not a part
+        after_loc = start > 0 and out[start - 1].cat == "LOC" or start > 1 and out[start - 2].cat == "DIR" \
+            and out[start - 1].cat == "WORD" and out[start - 1].lower in ("and", "&")
         if after_loc and out[start - 1].lower == "on" and c.lower in lx.SURFACE_PARTS and k == j + 1:
             _as_words(out, start - 1, k + 1)  # "on the back of a toilet": on its surface, not behind it
             continue
