@@ -27,6 +27,7 @@ from grammar.expression.heads import find_head
 from grammar.expression.lexer import Chunk, lex
 from grammar.expression.parser import Parsed, parse
 from grammar.expression.tables import lexicon_tables
+from grammar.expression import parser as _parser, tokens as _tokens
 from grammar.expression.tokens import Tok, blank_nlp, doc_tokens, load_nlp, text_tokens
 from grammar.ast import Program
 from primitives import REGISTRY, Registry
@@ -34,7 +35,7 @@ from primitives import REGISTRY, Registry
 MAX_CHARS = 20_000
 
 __all__ = [
-    "MAX_CHARS", "NO_STRUCTURE", "Chunk", "Parsed", "Tok", "attach", "blank_nlp", "build", "compile_doc",
+    "MAX_CHARS", "NO_STRUCTURE", "Chunk", "Parsed", "Tok", "attach", "blank_nlp", "build", "clear_caches", "compile_doc",
     "compile_expression", "compile_tokens", "doc_tokens", "text_tokens", "find_head", "lex", "load_nlp", "parse", "settle_context", "lexicon_tables",
 ]
 
@@ -67,6 +68,13 @@ def compile_expression(text: str, spacy_model: str | None = None, registry: Regi
     except Exception as exc:  # spaCy refusing a text is the user's problem, said plainly
         raise CompileError(f"spaCy could not tokenise the expression: {exc}") from exc
     return compile_tokens(toks, text, registry)
+
+
+def clear_caches() -> None:
+    """Forget what the stages memoise per piece of text and per category sequence (for
+    benchmarks that time one cold pass; the results never depend on it)."""
+    _tokens.clear_caches()
+    _parser.clear_caches()
 
 
 def compile_doc(doc: Any, text: str | None = None, registry: Registry = REGISTRY) -> Program:

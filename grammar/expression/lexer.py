@@ -33,9 +33,14 @@ class Chunk:
         _set(self, "value", value)  # superlative name, relation name, (n, from_end) for ordinals
         _set(self, "lower", " ".join(t.lower for t in toks) if lower is None else lower)
 
+    @classmethod
+    def word(cls, tok: Tok, lower: str) -> "Chunk":
+        """``Chunk("WORD", (tok,), None, lower)``, made the cheap way (one per plain word)."""
+        return _make(cls, "WORD", (tok,), None, lower)
+
     def with_cat(self, cat: str) -> "Chunk":
         """The same words read as another category (a new chunk; this one is unchanged)."""
-        return self if cat == self.cat else Chunk(cat, self.toks, self.value, self.lower)
+        return self if cat == self.cat else _make(Chunk, cat, self.toks, self.value, self.lower)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Chunk) and (self.cat, self.toks, self.value) == (other.cat, other.toks, other.value)
@@ -49,21 +54,38 @@ class Chunk:
         return f"Chunk({self.cat}, {self.lower!r})"
 
 
+def _make(cls: type, cat: str, toks: tuple[Tok, ...], value: Any, lower: str) -> Chunk:
+    """A chunk from fields already in their final form (the slots set directly: measured
+    twice as fast as ``__init__``, and the lexer makes one chunk per word)."""
+    chunk = _new(cls)
+    _set_cat(chunk, cat)
+    _set_toks(chunk, toks)
+    _set_value(chunk, value)
+    _set_lower(chunk, lower)
+    return chunk
+
+
+_new = object.__new__
+_set_cat, _set_toks, _set_value, _set_lower = (getattr(Chunk, name).__set__ for name in Chunk.__slots__)
+
+
 def lex(toks: Sequence[Tok], tables: Tables, registry: Registry) -> list[Chunk]:
     """Categorise the words, left to right (a relation may take back the adverb before it)."""
     lowers = [t.lower for t in toks]
     chunks: list[Chunk] = []
     i, n = 0, len(toks)
-    position = {id(t): k for k, t in enumerate(toks)}
+    starts = tables.first_words  # a word starting no table phrase matches none
     while i < n:
-        size, cats = match(lowers, i, tables)
-        if not cats and lowers[i] not in _SPECIAL_WORDS and (not chunks or chunks[-1].cat not in _DIRECTIONAL):
-            chunks.append(Chunk("WORD", (toks[i],), None, lowers[i]))  # what _categorise decides for it
+        word = lowers[i]
+        size, cats = match(lowers, i, tables) if word in starts else (1, _NO_MATCH)
+        if not cats and word not in _SPECIAL_WORDS and (not chunks or chunks[-1].cat not in _DIRECTIONAL):
+            chunks.append(Chunk.word(toks[i], word))  # what _categorise decides for it
             i += 1
             continue
         chunk = _categorise(lowers, i, size, cats, chunks, tables, registry, toks)
         chunks.append(chunk)
-        i = position[id(chunk.toks[-1])] + 1  # a chunk may also take back a word before i
+        # a chunk ends at or after word i (it may also take back a word before i)
+        i = toks.index(chunk.toks[-1], i) + 1
     return chunks
 
 

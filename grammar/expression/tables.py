@@ -22,6 +22,7 @@ class Tables:
     comparatives: dict[str, str] = field(default_factory=dict)
     axes: dict[str, str | None] = field(default_factory=dict)
     phrase_starts: frozenset[str] = frozenset()  # first words of the phrases longer than one word
+    first_words: frozenset[str] = frozenset()  # first words of all phrases
     containment: str | None = None  # the registry's relation for "in" ("a man in a car"), if any
 
     def opposite(self, superlative: str) -> str:
@@ -70,6 +71,7 @@ def lexicon_tables(registry: Registry) -> Tables:
                     comparatives={p.name: p.comparative for p in superlatives if p.comparative},
                     axes={p.name: p.axis for p in superlatives},
                     phrase_starts=frozenset(k[0] for k in table if len(k) > 1),
+                    first_words=frozenset(k[0] for k in table),
                     containment=registry.words("relation").get("in"))
     if tables.containment not in rel_names:
         tables.containment = None
