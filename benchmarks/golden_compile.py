@@ -95,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     diffs = [(g, r) for g, r in zip(golden, records) if g != r]
     for g, r in diffs[:20]:
-        print(f"DIFF {g['text']!r}\n  golden: {json.dumps(g, ensure_ascii=False)}\n  now:    {json.dumps(r, ensure_ascii=False)}")
+        print(f"DIFF {g['text']!r}\n  golden: {json.dumps(g, ensure_ascii=False)}\n"
+              f"  now:    {json.dumps(r, ensure_ascii=False)}")
     print(f"golden check: {len(records) - len(diffs)}/{len(records)} identical")
     return 1 if diffs else 0
 

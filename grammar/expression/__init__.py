@@ -24,7 +24,7 @@ from grammar.expression.attachment import attach
 from grammar.expression.builder import NO_STRUCTURE, ONE_FIND, bare_find, build
 from grammar.expression.context import settle_context
 from grammar.expression.heads import find_head
-from grammar.expression.lexer import Chunk, lex
+from grammar.expression.lexer import Chunk, lex, only_words
 from grammar.expression.parser import Parsed, parse
 from grammar.expression.tables import lexicon_tables
 from grammar.expression import parser as _parser, tokens as _tokens
@@ -91,8 +91,8 @@ def compile_tokens(toks: list[Tok], source: str, registry: Registry = REGISTRY) 
         raise CompileError("expression has no words to compile")
     by_parse = any(t.dep for t in toks)
     table = lexicon_tables(registry)
-    chunks = lex(toks, table, registry)
-    if all(c.cat == "WORD" for c in chunks):
+    chunks = None if only_words(toks, table) else lex(toks, table, registry)
+    if chunks is None or all(c.cat == "WORD" for c in chunks):
         # nothing spatial (most expressions): the context passes change only words next to
         # spatial chunks, and the grammar's one reading of words alone is a single noun
         # phrase, which builds to a bare find; running those stages would only say so

@@ -74,12 +74,18 @@ def lex(toks: Sequence[Tok], tables: Tables, registry: Registry) -> list[Chunk]:
     lowers = [t.lower for t in toks]
     chunks: list[Chunk] = []
     i, n = 0, len(toks)
-    starts = tables.first_words  # a word starting no table phrase matches none
+    starts = tables.sizes  # a word starting no table phrase matches none
     while i < n:
         word = lowers[i]
         size, cats = match(lowers, i, tables) if word in starts else (1, _NO_MATCH)
         if not cats and word not in _SPECIAL_WORDS and (not chunks or chunks[-1].cat not in _DIRECTIONAL):
-            chunks.append(Chunk.word(toks[i], word))  # what _categorise decides for it
+            # what _categorise decides for it: Chunk.word(toks[i], word), inlined (one per word)
+            chunk = _new(Chunk)
+            _set_cat(chunk, "WORD")
+            _set_toks(chunk, (toks[i],))
+            _set_value(chunk, None)
+            _set_lower(chunk, word)
+            chunks.append(chunk)
             i += 1
             continue
         chunk = _categorise(lowers, i, size, cats, chunks, tables, registry, toks)
@@ -87,6 +93,13 @@ def lex(toks: Sequence[Tok], tables: Tables, registry: Registry) -> list[Chunk]:
         # a chunk ends at or after word i (it may also take back a word before i)
         i = toks.index(chunk.toks[-1], i) + 1
     return chunks
+
+
+def only_words(toks: Sequence[Tok], tables: Tables) -> bool:
+    """Would ``lex`` read every word as a plain WORD without a second look (no word starts
+    a table phrase or is special)? Then its chunks need not be made."""
+    lowers = {t.lower for t in toks}
+    return lowers.isdisjoint(tables.sizes) and lowers.isdisjoint(_SPECIAL_WORDS)
 
 
 _NO_MATCH: dict[str, Any] = {}
@@ -99,12 +112,11 @@ GROUP_SIZE_AXES = ("size", "depth")
 
 def match(lowers: Sequence[str], i: int, tables: Tables) -> tuple[int, dict[str, Any]]:
     """The longest table phrase starting at word i: (its length, its categories)."""
-    if lowers[i] not in tables.phrase_starts:  # most words start no longer phrase
-        return 1, tables.lexemes.get((lowers[i],), _NO_MATCH)
-    for size in range(min(tables.longest, len(lowers) - i), 0, -1):
-        cats = tables.lexemes.get(tuple(lowers[i:i + size]))
-        if cats:
-            return size, cats
+    for size in tables.sizes.get(lowers[i], ()):  # the lengths of the phrases it starts, longest first
+        if i + size <= len(lowers):
+            cats = tables.lexemes.get(tuple(lowers[i:i + size]))
+            if cats:
+                return size, cats
     return 1, _NO_MATCH
 
 

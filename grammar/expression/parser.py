@@ -146,22 +146,27 @@ def parse(chunks: Sequence[Chunk]) -> Parsed:
     The grammar sees categories, never words, so the reading of a category sequence is
     worked out once (``_reading``, memoised) with chunk indices in place of chunks, and
     filled in with these chunks."""
-    cats, target, tails = _reading(tuple(c.cat for c in chunks))
-    read = tuple(c.with_cat(cat) for c, cat in zip(chunks, cats))
-    return Parsed(None if target is None else _phrase(target, read), tuple(_tail(t, read) for t in tails), read)
+    cats, target, tails = _reading(tuple([c.cat for c in chunks]))
+    read = tuple([c if c.cat == cat else c.with_cat(cat) for c, cat in zip(chunks, cats)])
+    return Parsed(None if target is None else _phrase(target, read), tuple([_tail(t, read) for t in tails]), read)
 
 
 def _phrase(phrase: Phrase, read: tuple[Chunk, ...]) -> Phrase:
     pre = phrase.pre
+    if pre == _NO_PRE:
+        return Phrase(tuple([read[k] for k in phrase.words]), _NO_PRE)
     ordinal = None if pre.ordinal is None else read[pre.ordinal]  # type: ignore[index]
-    return Phrase(tuple(read[k] for k in phrase.words), Pre(ordinal, tuple(read[k] for k in pre.dirs)))
+    return Phrase(tuple([read[k] for k in phrase.words]), Pre(ordinal, tuple([read[k] for k in pre.dirs])))
 
 
 def _tail(tail: Tail, read: tuple[Chunk, ...]) -> Tail:
-    return Tail(tail.kind, tuple(read[k] for k in tail.dirs),
+    return Tail(tail.kind, tuple([read[k] for k in tail.dirs]),
                 None if tail.relation is None else read[tail.relation],  # type: ignore[index]
                 None if tail.landmark is None else _phrase(tail.landmark, read),
-                tuple(read[k] for k in tail.words), tail.attach)
+                tuple([read[k] for k in tail.words]), tail.attach)
+
+
+_NO_PRE = Pre()  # immutable: every phrase without an ordinal or directions in front shares it
 
 
 @lru_cache(maxsize=4096)
@@ -197,11 +202,10 @@ def _attempt(cats: list[str]):
     for k, cat in enumerate(cats):
         if cat != "WORD" and not _shifts(states, state_stack, cat):
             cat = cats[k] = "WORD"
-        token = Token(cat, "")
-        token.value = k
+        token = _token(cat, k)
         if _feed(states, callbacks, end_state, state_stack, value_stack, token) is _FAILED:
             return k
-    result = _feed(states, callbacks, end_state, state_stack, value_stack, Token("$END", ""), True)
+    result = _feed(states, callbacks, end_state, state_stack, value_stack, _token("$END", -1), True)
     if result is _FAILED:
         spatial = [k for k, cat in enumerate(cats) if cat != "WORD"]
         return spatial[-1] if spatial else len(cats) - 1
@@ -209,6 +213,18 @@ def _attempt(cats: list[str]):
 
 
 _FAILED = object()
+
+
+def _token(cat: str, k: int) -> Token:
+    """A token of category ``cat`` whose value is chunk index ``k``: only ``type`` and
+    ``value`` are read here (Lark's constructor, with positions, costs several times more)."""
+    token = _str_new(Token, "")
+    token.type = cat
+    token.value = k
+    return token
+
+
+_str_new = str.__new__
 
 
 def _feed(states, callbacks, end_state, state_stack: list, value_stack: list, token: Token, is_end: bool = False):
