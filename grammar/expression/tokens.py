@@ -79,7 +79,7 @@ def text_tokens(text: str, model: str | None = None) -> list[Tok]:
     if model is not None:
         return doc_tokens(load_nlp(model)(text))
     pieces = text.split(" ")
-    if pieces == text.split():  # words between single spaces: see _PIECES
+    if pieces == text.split() and _special_chars(blank_nlp().tokenizer).isdisjoint(text):  # see _PIECES
         entries = [_PIECES.get(p) for p in pieces]
         if None in entries:
             entries = _learn_pieces(pieces, entries)
@@ -89,11 +89,13 @@ def text_tokens(text: str, model: str | None = None) -> list[Tok]:
 
 
 # spaCy's tokenizer splits a text at single spaces and tokenises each piece on its own
-# (caching per piece), so a piece's tokens do not depend on the text around it. For a
-# text whose whitespace is single spaces between pieces (others have whitespace tokens),
-# the Tok list is assembled from each piece's tokens, learnt from spaCy the first time
-# the piece is seen; tests/grammar/test_expression_tokens.py checks it against the Doc
-# path. Entry: the piece's token records (text, lower, lemma, ws, index and offset in the
+# (caching per piece), so a piece's tokens do not depend on the text around it, except
+# through the special cases it matches over the whole Doc afterwards (":)" in one piece
+# can change how another piece's ":)" is split). For a text whose whitespace is single
+# spaces between pieces (others have whitespace tokens) and that holds no character of
+# those special cases (no "'", "-", ".", ":", ...: most expressions), the Tok list is
+# assembled from each piece's tokens, learnt from spaCy the first time the piece is seen;
+# tests/grammar/test_expression_tokens.py checks it against the Doc path. Entry: the piece's token records (text, lower, lemma, ws, index and offset in the
 # piece) when a space follows it and when it ends the text (a hyphen inside a word joins
 # its neighbours only there, as in ``doc_tokens``), its token count, its length.
 _Record = tuple[str, str, str, str, int, int]
@@ -101,6 +103,18 @@ _Entry = tuple[tuple[_Record, ...], tuple[_Record, ...], int, int]
 _PIECES: dict[str, _Entry] = {}
 _MAX_PIECES = 200_000
 HYPHENS = ("-", "–")
+
+
+@lru_cache(maxsize=2)
+def _special_chars(tokenizer: Any) -> frozenset[str]:
+    """The characters, other than letters and digits, of the special cases spaCy's
+    tokenizer matches over a whole Doc (those its affix rules would split; see
+    ``Tokenizer.add_special_case``). Each such special case holds one of them."""
+    fast = tokenizer.faster_heuristics
+    return frozenset(ch for case in tokenizer.rules if not case.isspace()
+                     and (not fast or tokenizer.find_prefix(case) or tokenizer.find_infix(case)
+                          or tokenizer.find_suffix(case) or " " in case)
+                     for ch in case if not ch.isalnum())
 
 
 def _learn_pieces(pieces: list[str], entries: list[_Entry | None]) -> list[_Entry] | None:
