@@ -31,6 +31,7 @@ AWKWARD = [
     "$5 bill on the left", "10% left", "e-mail", "the re-entry", "co-op left", "left -", "- left",
     "left -most", "the left ‐ most", "x" * 300, ("the man on the left of the woman " * 40).strip(),
     " ".join(["left"] * 200), "a b\tc\nd  e   f", "\tleft", "left\t", "LEFT MOST CUP", "The Man On The Left",
+    "a :)''sx", "2nd:) :)''sx", "$猫 2nd:) :)''sx most/don'tman", "man :) on the left :)", "a.m. left a.m.",
 ]
 _INSERTS = [" ", "  ", "\t", "\n", "-", "–", "—", "'", "’", ",", ".", "é", "😀", "\u00a0", "\u2009",
             " - ", "'s", "(", ")", "\"", "/", "&", "1st", "s"]

@@ -195,21 +195,39 @@ def _attempt(cats: list[str]):
     """One LALR pass over the categories (Lark's tables and callbacks, fed here: one token
     per chunk, its value the chunk's index): the parse result, or the index of the chunk
     to read as a word."""
-    lalr = expression_parser().parser.parser.parser
-    table = lalr.parse_table
-    states, callbacks, end_state = table.states, lalr.callbacks, table.end_states["start"]
-    state_stack, value_stack = [table.start_states["start"]], []
+    states, start, end_state, shift_callbacks = _lalr_tables()
+    state_stack: list = [start]
+    value_stack: list = []
     for k, cat in enumerate(cats):
         if cat != "WORD" and not _shifts(states, state_stack, cat):
             cat = cats[k] = "WORD"
         token = _token(cat, k)
-        if _feed(states, callbacks, end_state, state_stack, value_stack, token) is _FAILED:
+        if _feed(states, shift_callbacks, end_state, state_stack, value_stack, token) is _FAILED:
             return k
-    result = _feed(states, callbacks, end_state, state_stack, value_stack, _token("$END", -1), True)
+    result = _feed(states, shift_callbacks, end_state, state_stack, value_stack, _token("$END", -1), True)
     if result is _FAILED:
         spatial = [k for k, cat in enumerate(cats) if cat != "WORD"]
         return spatial[-1] if spatial else len(cats) - 1
     return result
+
+
+@lru_cache(maxsize=1)
+def _lalr_tables():
+    """Lark's LALR tables of expression.lark, keyed by plain strings (Lark's keys are its
+    Token objects, whose ``__eq__`` runs in Python on every lookup): state -> symbol ->
+    (True, next state) to shift or go to, or (False, (size, callback, symbol)) to reduce
+    ``size`` values to ``symbol`` with the rule's callback; the start and end states; the
+    callbacks of shifted terminals, if any."""
+    lalr = expression_parser().parser.parser.parser
+    table, callbacks = lalr.parse_table, lalr.callbacks
+    states = {
+        state: {str(symbol): (True, arg) if kind is Shift
+                else (False, (len(arg.expansion), callbacks[arg], str(arg.origin.name)))
+                for symbol, (kind, arg) in actions.items()}
+        for state, actions in table.states.items()
+    }
+    shift_callbacks = {str(k): v for k, v in callbacks.items() if isinstance(k, str)}
+    return states, table.start_states["start"], table.end_states["start"], shift_callbacks
 
 
 _FAILED = object()
@@ -227,26 +245,29 @@ def _token(cat: str, k: int) -> Token:
 _str_new = str.__new__
 
 
-def _feed(states, callbacks, end_state, state_stack: list, value_stack: list, token: Token, is_end: bool = False):
-    """Lark's ``ParserState.feed_token``, answering _FAILED where it raises UnexpectedToken."""
+def _feed(states, shift_callbacks, end_state, state_stack: list, value_stack: list, token: Token,
+          is_end: bool = False):
+    """Lark's ``ParserState.feed_token`` over ``_lalr_tables``, answering _FAILED where it
+    raises UnexpectedToken."""
+    cat = token.type
     while True:
-        action = states[state_stack[-1]].get(token.type)
+        action = states[state_stack[-1]].get(cat)
         if action is None:
             return _FAILED
-        kind, arg = action
-        if kind is Shift:
+        shift, arg = action
+        if shift:
             state_stack.append(arg)
-            value_stack.append(token if token.type not in callbacks else callbacks[token.type](token))
+            value_stack.append(token if cat not in shift_callbacks else shift_callbacks[cat](token))
             return None
-        size = len(arg.expansion)
+        size, callback, symbol = arg
         if size:
             items = value_stack[-size:]
             del state_stack[-size:]
             del value_stack[-size:]
         else:
             items = []
-        value = callbacks[arg](items)
-        state_stack.append(states[state_stack[-1]][arg.origin.name][1])
+        value = callback(items)
+        state_stack.append(states[state_stack[-1]][symbol][1])
         value_stack.append(value)
         if is_end and state_stack[-1] == end_state:
             return value
@@ -261,12 +282,13 @@ def _shifts(states, stack: list, terminal: str) -> bool:
         action = states[stack[-1]].get(terminal)
         if action is None:
             return False
-        kind, arg = action
-        if kind is Shift:
+        shift, arg = action
+        if shift:
             return True
-        if arg.expansion:
-            del stack[-len(arg.expansion):]
-        stack.append(states[stack[-1]][arg.origin.name][1])
+        size, _, symbol = arg
+        if size:
+            del stack[-size:]
+        stack.append(states[stack[-1]][symbol][1])
 
 
 def clear_caches() -> None:

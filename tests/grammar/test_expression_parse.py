@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 from lark import Lark, Token
 from lark.exceptions import UnexpectedToken
 from lark.lexer import Lexer
+from lark.parsers.lalr_analysis import Shift
 
 from grammar.expression import Chunk, Parsed, Tok, parse
-from grammar.expression.parser import _LEADING_FUNCTION, _ToIR, _shifts, clear_caches, expression_parser
+from grammar.expression.parser import _LEADING_FUNCTION, _ToIR, clear_caches, expression_parser
 
 CATEGORIES = ["WORD", "DET", "LOC", "FAR", "DIR", "PART", "SCENE", "OF", "REL", "TERN", "ORD", "FROM"]
 
@@ -21,6 +22,20 @@ CATEGORIES = ["WORD", "DET", "LOC", "FAR", "DIR", "PART", "SCENE", "OF", "REL", 
 class _Reading:
     def __init__(self, chunks, cats):
         self.chunks, self.cats, self.at = chunks, cats, -1
+
+
+def _shifts(states, stack, terminal):
+    stack = list(stack)
+    while True:
+        action = states[stack[-1]].get(terminal)
+        if action is None:
+            return False
+        kind, arg = action
+        if kind is Shift:
+            return True
+        if arg.expansion:
+            del stack[-len(arg.expansion):]
+        stack.append(states[stack[-1]][arg.origin.name][1])
 
 
 class _ChunkLexer(Lexer):
