@@ -119,11 +119,19 @@ def _special_chars(tokenizer: Any) -> frozenset[str]:
 
 def _learn_pieces(pieces: list[str], entries: list[_Entry | None]) -> list[_Entry] | None:
     """Fill in the unknown pieces' entries, tokenising them together (a space between each);
-    None if spaCy's tokens do not tile them."""
-    new = list(dict.fromkeys(p for p, e in zip(pieces, entries) if e is None))
-    words = [t.text for t in blank_nlp().make_doc(" ".join(new))]
-    k = 0
+    None if spaCy's tokens do not tile them. A piece of letters only that is no special
+    case is one token (spaCy's affixes are punctuation, symbols and digits; checked over
+    WordNet's words), so it needs no tokenising."""
     learnt = {}
+    new = []
+    rules = blank_nlp().tokenizer.rules
+    for piece in dict.fromkeys(p for p, e in zip(pieces, entries) if e is None):
+        if piece.isalpha() and piece not in rules:
+            learnt[piece] = _entry([piece], len(piece))
+        else:
+            new.append(piece)
+    words = [t.text for t in blank_nlp().make_doc(" ".join(new))] if new else []
+    k = 0
     for piece in new:
         length = len(piece)
         size, start = 0, k

@@ -59,3 +59,14 @@ def test_texts_with_special_case_characters_take_the_doc_path():
     text_tokens("a :)''sx")
     for text in ("2nd:) :)''sx", "$猫 2nd:) :)''sx most/don'tman"):
         assert _fields(text_tokens(text)) == _doc_path(text)
+
+
+def test_a_piece_of_letters_that_is_no_special_case_is_one_token():
+    # what _learn_pieces relies on to skip spaCy for such pieces: WordNet's words, any case
+    from grammar.expression.heads import _pos_index
+
+    tokenizer = blank_nlp().tokenizer
+    words = sorted({w for ws in _pos_index().values() for w in ws if w.isalpha()})[::4]
+    words += [w.upper() for w in words[::5]] + [w.capitalize() for w in words[::5]] + ["café", "猫", "straße"]
+    split = [w for w in words if w not in tokenizer.rules and [t.text for t in tokenizer(w)] != [w]]
+    assert not split
