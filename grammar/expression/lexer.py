@@ -33,11 +33,6 @@ class Chunk:
         _set(self, "value", value)  # superlative name, relation name, (n, from_end) for ordinals
         _set(self, "lower", " ".join(t.lower for t in toks) if lower is None else lower)
 
-    @classmethod
-    def word(cls, tok: Tok, lower: str) -> "Chunk":
-        """``Chunk("WORD", (tok,), None, lower)``, made the cheap way (one per plain word)."""
-        return _make(cls, "WORD", (tok,), None, lower)
-
     def with_cat(self, cat: str) -> "Chunk":
         """The same words read as another category (a new chunk; this one is unchanged)."""
         return self if cat == self.cat else _make(Chunk, cat, self.toks, self.value, self.lower)
@@ -79,7 +74,8 @@ def lex(toks: Sequence[Tok], tables: Tables, registry: Registry) -> list[Chunk]:
         word = lowers[i]
         size, cats = match(lowers, i, tables) if word in starts else (1, _NO_MATCH)
         if not cats and word not in _SPECIAL_WORDS and (not chunks or chunks[-1].cat not in _DIRECTIONAL):
-            # what _categorise decides for it: Chunk.word(toks[i], word), inlined (one per word)
+            # what _categorise decides for it: Chunk("WORD", (toks[i],), None, word), made
+            # the way _make does, inlined (one per word)
             chunk = _new(Chunk)
             _set_cat(chunk, "WORD")
             _set_toks(chunk, (toks[i],))
