@@ -146,8 +146,11 @@ def depth(node: Node) -> int:
     deepest, stack = 0, [(node, 1)]
     while stack:
         node, d = stack.pop()
-        deepest = max(deepest, d)
-        stack.extend((c, d + 1) for c in node.children)
+        if d > deepest:
+            deepest = d
+        children = node.children
+        if children:  # a list, not a generator: the compiler measures every program it builds
+            stack.extend([(c, d + 1) for c in children])
     return deepest
 
 

@@ -24,9 +24,10 @@ from grammar.expression.attachment import attach
 from grammar.expression.builder import NO_STRUCTURE, ONE_FIND, bare_find, build
 from grammar.expression.context import settle_context
 from grammar.expression.heads import find_head
-from grammar.expression.lexer import Chunk, lex
+from grammar.expression.lexer import Chunk, lex, only_words
 from grammar.expression.parser import Parsed, parse
 from grammar.expression.tables import lexicon_tables
+from grammar.expression import parser as _parser, tokens as _tokens
 from grammar.expression.tokens import Tok, blank_nlp, doc_tokens, load_nlp, text_tokens
 from grammar.ast import Program
 from primitives import REGISTRY, Registry
@@ -34,7 +35,7 @@ from primitives import REGISTRY, Registry
 MAX_CHARS = 20_000
 
 __all__ = [
-    "MAX_CHARS", "NO_STRUCTURE", "Chunk", "Parsed", "Tok", "attach", "blank_nlp", "build", "compile_doc",
+    "MAX_CHARS", "NO_STRUCTURE", "Chunk", "Parsed", "Tok", "attach", "blank_nlp", "build", "clear_caches", "compile_doc",
     "compile_expression", "compile_tokens", "doc_tokens", "text_tokens", "find_head", "lex", "load_nlp", "parse", "settle_context", "lexicon_tables",
 ]
 
@@ -69,6 +70,13 @@ def compile_expression(text: str, spacy_model: str | None = None, registry: Regi
     return compile_tokens(toks, text, registry)
 
 
+def clear_caches() -> None:
+    """Forget what the stages memoise per piece of text and per category sequence (for
+    benchmarks that time one cold pass; the results never depend on it)."""
+    _tokens.clear_caches()
+    _parser.clear_caches()
+
+
 def compile_doc(doc: Any, text: str | None = None, registry: Registry = REGISTRY) -> Program:
     """Compile an already-processed spaCy Doc (its parse, if any, picks heads and attachments)."""
     source = doc.text if text is None else text
@@ -83,8 +91,8 @@ def compile_tokens(toks: list[Tok], source: str, registry: Registry = REGISTRY) 
         raise CompileError("expression has no words to compile")
     by_parse = any(t.dep for t in toks)
     table = lexicon_tables(registry)
-    chunks = lex(toks, table, registry)
-    if all(c.cat == "WORD" for c in chunks):
+    chunks = None if only_words(toks, table) else lex(toks, table, registry)
+    if chunks is None or all(c.cat == "WORD" for c in chunks):
         # nothing spatial (most expressions): the context passes change only words next to
         # spatial chunks, and the grammar's one reading of words alone is a single noun
         # phrase, which builds to a bare find; running those stages would only say so

@@ -4,7 +4,8 @@ By default every spatial phrase describes the referent. A dependency parse (trai
 pipeline) attaches a phrase whose governor lies in an earlier landmark to that
 landmark; a relative clause ("the plate that is left of the bowl") attaches the phrase
 after it to the noun phrase just before it; a counting direction ("from the left")
-belongs to the ordinal just before it. Each step returns a new Parsed.
+belongs to the ordinal just before it. Each step returns a new Parsed (or its input,
+when it changes nothing).
 """
 
 from __future__ import annotations
@@ -134,6 +135,13 @@ def resolve_relative_clauses(parsed: Parsed) -> Parsed:
             tails[k - 1] = replace(before, landmark=shorter)
             if before.kind != "between":
                 tails[k] = replace(tails[k], attach=k - 1)
+    return _with(parsed, target, tails)
+
+
+def _with(parsed: Parsed, target: Phrase | None, tails: list[Tail]) -> Parsed:
+    """``parsed`` with this target and these tails: itself when none of them changed."""
+    if target is parsed.target and all(a is b for a, b in zip(tails, parsed.tails)):
+        return parsed
     return replace(parsed, target=target, tails=tuple(tails))
 
 
@@ -147,4 +155,4 @@ def attach_counting_directions(parsed: Parsed) -> Parsed:
         if tail.kind == "from" and tail.attach < 0 and before.kind != "between" \
                 and landmark is not None and landmark.pre.ordinal is not None:
             tails[k] = replace(tail, attach=k - 1)
-    return replace(parsed, tails=tuple(tails))
+    return _with(parsed, parsed.target, tails)

@@ -34,8 +34,16 @@ def _pos_index() -> dict[str, frozenset[str]]:
         raise CompileError(f"spacy-lookups-data's word lists could not be read ({path}): {exc}") from exc
     return {k: frozenset(v) for k, v in data.items()}
 
+_INDEX: dict[str, frozenset[str]] = {}  # _pos_index(), bound on first use (the hot path's lookup)
+
+
 def _in_index(word: str, pos: str) -> bool:
-    return word in _pos_index().get(pos, ())
+    try:
+        return word in _INDEX[pos]
+    except KeyError:
+        if not _INDEX:
+            _INDEX.update(_pos_index())
+        return word in _INDEX.get(pos, ())
 
 
 def _adjective_only(word: str) -> bool:
@@ -75,6 +83,8 @@ def _verb_form(toks: Sequence[Tok], k: int) -> bool:
 
 def _possessive_marks(toks: Sequence[Tok]) -> list[Tok]:
     """Drop quotes; "cat ' s" (RefCOCO's spacing) becomes "cat 's"."""
+    if _MARKS.isdisjoint([t.lower for t in toks]):
+        return list(toks)  # nothing to drop or join (most phrases)
     out: list[Tok] = []
     for k, t in enumerate(toks):
         if t.lower in ("'", "’") and k + 1 < len(toks) and toks[k + 1].lower == "s":
@@ -84,6 +94,9 @@ def _possessive_marks(toks: Sequence[Tok]) -> list[Tok]:
         elif t.lower not in ("'", '"', "`", "’"):
             out.append(t)
     return out
+
+
+_MARKS = frozenset(("'", '"', "`", "’", "s"))  # the words _possessive_marks drops or joins
 
 
 def is_noun_like(t: Tok) -> bool:

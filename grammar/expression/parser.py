@@ -1,11 +1,12 @@
 """Stage 5, parse: the LALR grammar ``expression.lark`` over the categorised chunks.
 
-``ChunkLexer`` is Lark's lexer for this grammar: it hands the parser one token per chunk,
-and a spatial chunk the parser cannot take where it stands (asked of the parse table,
-as Lark's contextual lexer does) is handed over as a plain ``WORD``. Should even a word
-not fit, the parse is retried with that chunk and the function words before it read as
-words, so every expression parses. The tree is turned into Phrase/Tail records while
-it is built (Lark's ``transformer=`` option), so there is no second pass over a tree.
+The parser is fed one token per chunk, its category, and a spatial chunk the parser
+cannot take where it stands (asked of the parse table, as Lark's contextual lexer does)
+is fed as a plain ``WORD``. Should even a word not fit, the parse is retried with that
+chunk and the function words before it read as words, so every expression parses. The
+tree is turned into Phrase/Tail records while it is built (Lark's ``transformer=``
+option), so there is no second pass over a tree. The grammar sees only categories, so
+a category sequence's reading is memoised and filled in with each expression's chunks.
 LALR was chosen by measurement (``benchmarks/bench_compile.py``: same grammar, same
 dev token streams; Earley is two orders of magnitude slower).
 """
@@ -18,7 +19,6 @@ from importlib import resources
 from typing import Sequence
 
 from lark import Lark, Token, Transformer
-from lark.exceptions import UnexpectedToken
 from lark.lexer import Lexer
 from lark.parsers.lalr_analysis import Shift
 
@@ -121,39 +121,156 @@ class _ToIR(Transformer):
         return Tail("between", relation=items[0].value, landmark=items[1])
 
 
-class _Reading:
-    """One attempt's input: the chunks, the category each is read as, and where the lexer is."""
-
-    __slots__ = ("chunks", "cats", "at")
-
-    def __init__(self, chunks: Sequence[Chunk], cats: list[str]):
-        self.chunks, self.cats, self.at = chunks, cats, -1
-
-
-class ChunkLexer(Lexer):
-    """Lark lexer over already categorised chunks: one token per chunk, its value the chunk.
-
-    A spatial category the parser has no action for in its current state is read as
-    ``WORD`` (recorded in the reading, so a retry keeps it)."""
-
-    __future_interface__ = 2
+class _Tables(Lexer):
+    """Lark needs a lexer class to build the LALR tables; the compiler feeds the parser
+    itself (``_read``), one category per chunk."""
 
     def __init__(self, lexer_conf=None):
         pass
 
-    def lex(self, lexer_state, parser_state):
-        reading: _Reading = lexer_state.text
-        chunks, cats = reading.chunks, reading.cats
-        states = parser_state.parse_conf.states
-        stack = parser_state.state_stack
-        for k, chunk in enumerate(chunks):
-            reading.at = k
-            cat = cats[k]
-            if cat != "WORD" and not _shifts(states, stack, cat):
-                cat = cats[k] = "WORD"
-            tok = Token(cat, chunk.lower)
-            tok.value = chunk if cat == chunk.cat else chunk.with_cat(cat)
-            yield tok
+    def lex(self, *args):
+        raise NotImplementedError("the compiler feeds expression.lark itself: use parse()")
+
+
+@lru_cache(maxsize=1)
+def expression_parser() -> Lark:
+    """The LALR tables of expression.lark, with callbacks building Phrase/Tail records."""
+    text = resources.files("grammar.expression").joinpath("expression.lark").read_text(encoding="utf-8")
+    return Lark(text, parser="lalr", lexer=_Tables, transformer=_ToIR())
+
+
+def parse(chunks: Sequence[Chunk]) -> Parsed:
+    """Parse the chunks; a spatial chunk that does not fit where it stands is read as a
+    plain word (with the function words just before it).
+
+    The grammar sees categories, never words, so the reading of a category sequence is
+    worked out once (``_reading``, memoised) with chunk indices in place of chunks, and
+    filled in with these chunks."""
+    cats, target, tails = _reading(tuple([c.cat for c in chunks]))
+    read = tuple([c if c.cat == cat else c.with_cat(cat) for c, cat in zip(chunks, cats)])
+    return Parsed(None if target is None else _phrase(target, read), tuple([_tail(t, read) for t in tails]), read)
+
+
+def _phrase(phrase: Phrase, read: tuple[Chunk, ...]) -> Phrase:
+    pre = phrase.pre
+    if pre == _NO_PRE:
+        return Phrase(tuple([read[k] for k in phrase.words]), _NO_PRE)
+    ordinal = None if pre.ordinal is None else read[pre.ordinal]  # type: ignore[index]
+    return Phrase(tuple([read[k] for k in phrase.words]), Pre(ordinal, tuple([read[k] for k in pre.dirs])))
+
+
+def _tail(tail: Tail, read: tuple[Chunk, ...]) -> Tail:
+    return Tail(tail.kind, tuple([read[k] for k in tail.dirs]),
+                None if tail.relation is None else read[tail.relation],  # type: ignore[index]
+                None if tail.landmark is None else _phrase(tail.landmark, read),
+                tuple([read[k] for k in tail.words]), tail.attach)
+
+
+_NO_PRE = Pre()  # immutable: every phrase without an ordinal or directions in front shares it
+
+
+@lru_cache(maxsize=4096)
+def _reading(cats: tuple[str, ...]) -> tuple[tuple[str, ...], Phrase | None, tuple[Tail, ...]]:
+    """How the grammar reads a category sequence: the category each chunk ends up read as,
+    and the referent's phrase and the tails, their chunks given as indices. A spatial
+    category the parser has no action for where it stands is read as ``WORD``; should even
+    a word not fit, the parse is retried with that chunk and the function words before it
+    read as words. Raises RuntimeError only if all-words does not parse (the grammar
+    makes that unreachable)."""
+    reading = list(cats)
+    for _ in range(len(reading) + 1):
+        result = _attempt(reading)
+        if not isinstance(result, int):
+            target, tails = result
+            return tuple(reading), target, tails
+        j = result
+        reading[j] = "WORD"
+        while j > 0 and reading[j - 1] in _LEADING_FUNCTION:
+            j -= 1
+            reading[j] = "WORD"
+    raise RuntimeError("expression grammar did not converge")  # unreachable: all-WORD parses
+
+
+def _attempt(cats: list[str]):
+    """One LALR pass over the categories (Lark's tables and callbacks, fed here: one token
+    per chunk, its value the chunk's index): the parse result, or the index of the chunk
+    to read as a word."""
+    states, start, end_state, shift_callbacks = _lalr_tables()
+    state_stack: list = [start]
+    value_stack: list = []
+    for k, cat in enumerate(cats):
+        if cat != "WORD" and not _shifts(states, state_stack, cat):
+            cat = cats[k] = "WORD"
+        token = _token(cat, k)
+        if _feed(states, shift_callbacks, end_state, state_stack, value_stack, token) is _FAILED:
+            return k
+    result = _feed(states, shift_callbacks, end_state, state_stack, value_stack, _token("$END", -1), True)
+    if result is _FAILED:
+        spatial = [k for k, cat in enumerate(cats) if cat != "WORD"]
+        return spatial[-1] if spatial else len(cats) - 1
+    return result
+
+
+@lru_cache(maxsize=1)
+def _lalr_tables():
+    """Lark's LALR tables of expression.lark, keyed by plain strings (Lark's keys are its
+    Token objects, whose ``__eq__`` runs in Python on every lookup): state -> symbol ->
+    (True, next state) to shift or go to, or (False, (size, callback, symbol)) to reduce
+    ``size`` values to ``symbol`` with the rule's callback; the start and end states; the
+    callbacks of shifted terminals, if any."""
+    lalr = expression_parser().parser.parser.parser
+    table, callbacks = lalr.parse_table, lalr.callbacks
+    states = {
+        state: {str(symbol): (True, arg) if kind is Shift
+                else (False, (len(arg.expansion), callbacks[arg], str(arg.origin.name)))
+                for symbol, (kind, arg) in actions.items()}
+        for state, actions in table.states.items()
+    }
+    shift_callbacks = {str(k): v for k, v in callbacks.items() if isinstance(k, str)}
+    return states, table.start_states["start"], table.end_states["start"], shift_callbacks
+
+
+_FAILED = object()
+
+
+def _token(cat: str, k: int) -> Token:
+    """A token of category ``cat`` whose value is chunk index ``k``: only ``type`` and
+    ``value`` are read here (Lark's constructor, with positions, costs several times more)."""
+    token = _str_new(Token, "")
+    token.type = cat
+    token.value = k
+    return token
+
+
+_str_new = str.__new__
+
+
+def _feed(states, shift_callbacks, end_state, state_stack: list, value_stack: list, token: Token,
+          is_end: bool = False):
+    """Lark's ``ParserState.feed_token`` over ``_lalr_tables``, answering _FAILED where it
+    raises UnexpectedToken."""
+    cat = token.type
+    while True:
+        action = states[state_stack[-1]].get(cat)
+        if action is None:
+            return _FAILED
+        shift, arg = action
+        if shift:
+            state_stack.append(arg)
+            value_stack.append(token if cat not in shift_callbacks else shift_callbacks[cat](token))
+            return None
+        size, callback, symbol = arg
+        if size:
+            items = value_stack[-size:]
+            del state_stack[-size:]
+            del value_stack[-size:]
+        else:
+            items = []
+        value = callback(items)
+        state_stack.append(states[state_stack[-1]][symbol][1])
+        value_stack.append(value)
+        if is_end and state_stack[-1] == end_state:
+            return value
 
 
 def _shifts(states, stack: list, terminal: str) -> bool:
@@ -165,46 +282,15 @@ def _shifts(states, stack: list, terminal: str) -> bool:
         action = states[stack[-1]].get(terminal)
         if action is None:
             return False
-        kind, arg = action
-        if kind is Shift:
+        shift, arg = action
+        if shift:
             return True
-        if arg.expansion:
-            del stack[-len(arg.expansion):]
-        stack.append(states[stack[-1]][arg.origin.name][1])
+        size, _, symbol = arg
+        if size:
+            del stack[-size:]
+        stack.append(states[stack[-1]][symbol][1])
 
 
-@lru_cache(maxsize=1)
-def expression_parser() -> Lark:
-    """The LALR parser of expression.lark, driven by ChunkLexer, building Phrase/Tail records."""
-    text = resources.files("grammar.expression").joinpath("expression.lark").read_text(encoding="utf-8")
-    return Lark(text, parser="lalr", lexer=ChunkLexer, transformer=_ToIR())
-
-
-def parse(chunks: Sequence[Chunk]) -> Parsed:
-    """Parse the chunks; a spatial chunk that does not fit where it stands is read as a
-    plain word (with the function words just before it). Raises lark's errors only if
-    even all-words does not parse (the grammar makes that unreachable)."""
-    cats = [c.cat for c in chunks]
-    parser = expression_parser()
-    for _ in range(len(chunks) + 1):
-        reading = _Reading(chunks, cats)
-        try:
-            target, tails = parser.parse(reading)
-        except UnexpectedToken as exc:
-            j = _failed_at(reading, exc)
-            cats[j] = "WORD"
-            while j > 0 and cats[j - 1] in _LEADING_FUNCTION:
-                j -= 1
-                cats[j] = "WORD"
-            continue
-        read = tuple(c.with_cat(cat) for c, cat in zip(chunks, cats))
-        return Parsed(target, tails, read)
-    raise RuntimeError("expression grammar did not converge")  # unreachable: all-WORD parses
-
-
-def _failed_at(reading: _Reading, exc: UnexpectedToken) -> int:
-    """The chunk to read as a word: where the parse stopped, or at the end the last spatial one."""
-    if exc.token.type != "$END":
-        return reading.at
-    spatial = [k for k, cat in enumerate(reading.cats) if cat != "WORD"]
-    return spatial[-1] if spatial else len(reading.cats) - 1
+def clear_caches() -> None:
+    """Forget the memoised readings (benchmarks time a cold pass)."""
+    _reading.cache_clear()

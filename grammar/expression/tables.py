@@ -21,7 +21,8 @@ class Tables:
     opposites: dict[str, str] = field(default_factory=dict)
     comparatives: dict[str, str] = field(default_factory=dict)
     axes: dict[str, str | None] = field(default_factory=dict)
-    phrase_starts: frozenset[str] = frozenset()  # first words of the phrases longer than one word
+    # word -> the lengths of the phrases it starts, longest first
+    sizes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     containment: str | None = None  # the registry's relation for "in" ("a man in a car"), if any
 
     def opposite(self, superlative: str) -> str:
@@ -69,7 +70,7 @@ def lexicon_tables(registry: Registry) -> Tables:
                     opposites={p.name: p.opposite for p in superlatives if p.opposite},
                     comparatives={p.name: p.comparative for p in superlatives if p.comparative},
                     axes={p.name: p.axis for p in superlatives},
-                    phrase_starts=frozenset(k[0] for k in table if len(k) > 1),
+                    sizes=_phrase_sizes(table),
                     containment=registry.words("relation").get("in"))
     if tables.containment not in rel_names:
         tables.containment = None
@@ -79,3 +80,8 @@ def lexicon_tables(registry: Registry) -> Tables:
     return tables
 
 
+def _phrase_sizes(table: dict[tuple[str, ...], Any]) -> dict[str, tuple[int, ...]]:
+    sizes: dict[str, set[int]] = {}
+    for key in table:
+        sizes.setdefault(key[0], set()).add(len(key))
+    return {word: tuple(sorted(n, reverse=True)) for word, n in sizes.items()}

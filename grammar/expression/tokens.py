@@ -30,6 +30,9 @@ class Tok:
         return f"Tok({self.text!r})"
 
 
+_new = object.__new__
+
+
 def load_nlp(model: str | None):
     """The spaCy pipeline: the blank lookup pipeline, or the named trained one."""
     if model is None:
@@ -75,7 +78,129 @@ def text_tokens(text: str, model: str | None = None) -> list[Tok]:
     lemmatizer component would write, without a pass over the Doc)."""
     if model is not None:
         return doc_tokens(load_nlp(model)(text))
+    pieces = text.split(" ")
+    if pieces == text.split() and _special_chars(blank_nlp().tokenizer).isdisjoint(text):  # see _PIECES
+        entries = [_PIECES.get(p) for p in pieces]
+        if None in entries:
+            entries = _learn_pieces(pieces, entries)
+        if entries is not None:
+            return _assemble(entries)
     return doc_tokens(blank_nlp().make_doc(text), lookup_lemma)
+
+
+# spaCy's tokenizer splits a text at single spaces and tokenises each piece on its own
+# (caching per piece), so a piece's tokens do not depend on the text around it, except
+# through the special cases it matches over the whole Doc afterwards (":)" in one piece
+# can change how another piece's ":)" is split). For a text whose whitespace is single
+# spaces between pieces (others have whitespace tokens) and that holds no character of
+# those special cases (no "'", "-", ".", ":", ...: most expressions), the Tok list is
+# assembled from each piece's tokens, learnt from spaCy the first time the piece is seen;
+# tests/grammar/test_expression_tokens.py checks it against the Doc path. Entry: the piece's token records (text, lower, lemma, ws, index and offset in the
+# piece) when a space follows it and when it ends the text (a hyphen inside a word joins
+# its neighbours only there, as in ``doc_tokens``), its token count, its length.
+_Record = tuple[str, str, str, str, int, int]
+_Entry = tuple[tuple[_Record, ...], tuple[_Record, ...], int, int]
+_PIECES: dict[str, _Entry] = {}
+_MAX_PIECES = 20_000  # about 16 MB when full (measured: 0.8 kB an entry)
+HYPHENS = ("-", "–")
+
+
+@lru_cache(maxsize=2)
+def _special_chars(tokenizer: Any) -> frozenset[str]:
+    """The characters, other than letters and digits, of the special cases spaCy's
+    tokenizer matches over a whole Doc (those its affix rules would split; see
+    ``Tokenizer.add_special_case``). Each such special case holds one of them."""
+    fast = tokenizer.faster_heuristics
+    return frozenset(ch for case in tokenizer.rules if not case.isspace()
+                     and (not fast or tokenizer.find_prefix(case) or tokenizer.find_infix(case)
+                          or tokenizer.find_suffix(case) or " " in case)
+                     for ch in case if not ch.isalnum())
+
+
+def _learn_pieces(pieces: list[str], entries: list[_Entry | None]) -> list[_Entry] | None:
+    """Fill in the unknown pieces' entries, tokenising them together (a space between each);
+    None if spaCy's tokens do not tile them. A piece of letters only that is no special
+    case is one token (spaCy's affixes are punctuation, symbols and digits; checked over
+    WordNet's words), so it needs no tokenising."""
+    learnt = {}
+    new = []
+    rules = blank_nlp().tokenizer.rules
+    for piece in dict.fromkeys(p for p, e in zip(pieces, entries) if e is None):
+        if piece.isalpha() and piece not in rules:
+            learnt[piece] = _entry([piece], len(piece))
+        else:
+            new.append(piece)
+    words = [t.text for t in blank_nlp().make_doc(" ".join(new))] if new else []
+    k = 0
+    for piece in new:
+        length = len(piece)
+        size, start = 0, k
+        while size < length and k < len(words):
+            size += len(words[k])
+            k += 1
+        if k == start + 1 and words[start] == piece:
+            learnt[piece] = _entry([piece], length)
+        elif "".join(words[start:k]) == piece:
+            learnt[piece] = _entry(words[start:k], length)
+        else:
+            return None
+    if len(_PIECES) + len(learnt) > _MAX_PIECES:
+        _PIECES.clear()
+    _PIECES.update(learnt)
+    return [e if e is not None else learnt[p] for p, e in zip(pieces, entries)]
+
+
+def _entry(words: list[str], length: int) -> _Entry:
+    if len(words) == 1:  # most pieces are one word
+        word = words[0]
+        lower, lemma = word.lower(), (lookup_lemma(word) or word).lower()
+        return ((word, lower, lemma, " ", 0, 0),), ((word, lower, lemma, "", 0, 0),), 1, length
+
+    def records(final: bool) -> tuple[_Record, ...]:
+        out: list[list] = []
+        offset = 0
+        for m, word in enumerate(words):
+            ws = "" if final or m < len(words) - 1 else " "
+            if word in HYPHENS and out and not out[-1][3] and not ws:
+                out[-1][3] = word
+            else:
+                out.append([word, word.lower(), (lookup_lemma(word) or word).lower(), ws, m, offset])
+            offset += len(word)
+        return tuple(tuple(r) for r in out)  # type: ignore[misc]
+
+    return records(False), records(True), len(words), length
+
+
+def _assemble(entries: list[_Entry]) -> list[Tok]:
+    """The Tok list ``doc_tokens`` makes of the Doc whose pieces are these."""
+    toks: list[Tok] = []
+    append = toks.append
+    i = start = 0
+    last = len(entries) - 1
+    for k, (middle, final, count, length) in enumerate(entries):
+        for text, lower, lemma, ws, di, ds in (middle if k < last else final):
+            # Tok(i + di, text, lemma, ws, start=at), its forms precomputed (one statement per
+            # slot: measured faster than tuple assignment)
+            t = _new(Tok)
+            t.i = i + di
+            t.text = text
+            t.lower = lower
+            t.lemma = lemma
+            t.ws = ws
+            t.pos = t.dep = ""
+            t.head = -1
+            at = start + ds
+            t.start = at
+            t.end = at + len(text)
+            append(t)
+        i += count
+        start += length + 1
+    return toks
+
+
+def clear_caches() -> None:
+    """Forget the per-piece tokens (benchmarks time a cold pass)."""
+    _PIECES.clear()
 
 
 def doc_tokens(doc: Any, lemma: Callable[[str], str] | None = None) -> list[Tok]:
@@ -87,7 +212,7 @@ def doc_tokens(doc: Any, lemma: Callable[[str], str] | None = None) -> list[Tok]
     for i, t in enumerate(doc):
         text, ws = t.text, t.whitespace_
         at, start = start, start + len(text) + len(ws)
-        if text in ("-", "–") and toks and not toks[-1].ws and not ws:
+        if text in HYPHENS and toks and not toks[-1].ws and not ws:
             toks[-1].ws = text  # kept for the text, invisible to matching
             continue
         if text.isspace():
