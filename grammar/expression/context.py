@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Sequence
 
 from grammar import lexicon as lx
-from grammar.expression.lexer import Chunk, starts_landmark, starts_noun
+from grammar.expression.lexer import Chunk
+from grammar.expression.places import starts_landmark, starts_noun
 from grammar.expression.tables import Tables
 
 # Superlatives that read "the X-est of the Ys" as a superlative over the Ys: those

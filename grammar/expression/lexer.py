@@ -12,6 +12,9 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from grammar import lexicon as lx
+from grammar.expression.places import (
+    away_from_landmark, others_at, part_at, scene_at, sided_part_at, starts_noun, word_ahead,
+)
 from grammar.expression.tables import Tables
 from grammar.expression.tokens import Tok
 from primitives import Registry
@@ -137,24 +140,24 @@ def _categorise(lowers, i, size, cats, chunks, tables, registry, toks) -> Chunk:
     camera = _camera_superlative(lowers, i, toks, tables, registry)
     if camera is not None:
         return camera
-    if lowers[i] in lx.CAMERA_SUPERLATIVES and _away_from_landmark(lowers, i + size):
+    if lowers[i] in lx.CAMERA_SUPERLATIVES and away_from_landmark(lowers, i + size):
         return Chunk("WORD", span)  # "farthest away from the doors": no primitive measures it
     if "ord" in cats:
         return Chunk("ORD", span, cats["ord"])
     if "tern" in cats:
         middle = "middle" in lowers[i:i + size] and "middle" in registry.names("superlative")
-        if middle and (_scene_at(lowers, i + size - 1, frames=True) or _others_at(lowers, i + size)):
+        if middle and (scene_at(lowers, i + size - 1, frames=True) or others_at(lowers, i + size)):
             return Chunk("DIR", span[:-1], "middle")  # "in the middle of the picture / the others"
         return Chunk("TERN", span, cats["tern"])
     if "int" in cats and _is_dir_ahead(lowers, i + size, tables):
         return Chunk("FAR", span)
-    if prev is not None and prev.cat in ("DIR", "PART") and _part_at(lowers, i):
-        return Chunk("PART", list(toks[i:i + _part_at(lowers, i)]))
+    if prev is not None and prev.cat in ("DIR", "PART") and part_at(lowers, i):
+        return Chunk("PART", list(toks[i:i + part_at(lowers, i)]))
     if prev is not None and prev.cat in ("DIR", "PART"):
         frames = prev.cat == "PART" or prev.toks[-1].lower in lx.FRAME_REGIONS
-        bare_scene = lowers[i] in lx.SCENE_NOUNS and not _word_ahead(lowers, i + 1) \
+        bare_scene = lowers[i] in lx.SCENE_NOUNS and not word_ahead(lowers, i + 1) \
             and tables.axes.get(prev.value) not in GROUP_SIZE_AXES  # "a large window" is a noun
-        scene = _scene_at(lowers, i, frames) or int(bare_scene)
+        scene = scene_at(lowers, i, frames) or int(bare_scene)
         if scene:
             return Chunk("SCENE", list(toks[i:i + scene]))
         if lowers[i] == "of":
@@ -171,7 +174,7 @@ def _categorise(lowers, i, size, cats, chunks, tables, registry, toks) -> Chunk:
         # landmark is a superlative: a determiner between them marks the landmark
         if "rel" in cats and nxt not in ("of", "") and lowers[i] in lx.PREPOSITIONS \
                 and not _is_dir_ahead(lowers, i + size, tables, through_determiners=False) \
-                and _word_ahead(lowers, i + size):
+                and word_ahead(lowers, i + size):
             return _relation_chunk(span, cats["rel"], lowers, i + size, toks, chunks)
         if _spatial_in_context(lowers, i, size, tables):
             return Chunk("DIR", span, cats["dir"])
@@ -210,7 +213,7 @@ def _comparative(lowers, i, toks, tables, registry, chunks) -> Chunk | None:
     nxt = lowers[i + 1] if i + 1 < len(lowers) else ""
     if word in lx.COMPARATIVE_TO and nxt == "to":
         name = registry.words("relation").get(lx.COMPARATIVE_TO[word])
-        if name and _word_ahead(lowers, i + 2) and lowers[i + 2] not in lx.CAMERA_NOUNS \
+        if name and word_ahead(lowers, i + 2) and lowers[i + 2] not in lx.CAMERA_NOUNS \
                 and (i + 3 >= len(lowers) or lowers[i + 3] not in lx.CAMERA_NOUNS):
             return _relation_chunk(list(toks[i:i + 2]), name, lowers, i + 2, toks, chunks)
     if word not in lx.COMPARATIVE_WORDS or nxt != "than":
@@ -253,10 +256,6 @@ def _passive_agent(before: list[str]) -> bool:
     return _participle(verb) or marked
 
 
-def _word_ahead(lowers: Sequence[str], j: int) -> bool:
-    return j < len(lowers) and lowers[j][:1].isalnum()
-
-
 def _spatial_in_context(lowers: Sequence[str], i: int, size: int, tables: Tables) -> bool:
     """Is the direction word at i a place here, not clothing, a body part or a gaze?"""
     word = lowers[i]
@@ -270,7 +269,7 @@ def _spatial_in_context(lowers: Sequence[str], i: int, size: int, tables: Tables
     if before in lx.GAZE_WORDS:
         return False  # "facing left", "looking to the right"
     nxt = lowers[i + size] if i + size < len(lowers) else ""
-    if word in ("left", "right") and _sided_part_at(lowers, i + size):
+    if word in ("left", "right") and sided_part_at(lowers, i + size):
         return False  # "the right arm of the man": which arm, not where it is
     if nxt in lx.VIEWPOINT_NOUNS and word not in lx.CENTRE_WORDS:
         return False  # "a front shot of", "side view": where the camera stood, not a place
@@ -297,83 +296,6 @@ def _spatial_in_context(lowers: Sequence[str], i: int, size: int, tables: Tables
     return True
 
 
-def _others_at(lowers: Sequence[str], j: int) -> bool:
-    """ "(in the middle of) the other items", "all the others": the group the referent is
-    one of, so the phrase picks from it (a count, "the two plates", makes it "between")."""
-    while j < len(lowers) and lowers[j] in ("the", "all"):
-        j += 1
-    if j >= len(lowers) or lowers[j] not in ("other", "others", "rest"):
-        return False
-    after = lowers[j + 1] if j + 1 < len(lowers) else ""
-    return not (after.isdigit() or after in lx.QUANTITIES)
-
-
-def _sided_part_at(lowers: Sequence[str], j: int) -> bool:
-    """A paired part at j ("arm of the man", "his right hand"), not "right hand side / picture"."""
-    if j >= len(lowers) or lowers[j] not in lx.SIDED_PARTS:
-        return False
-    after = lowers[j + 1] if j + 1 < len(lowers) else ""
-    return lowers[j] not in ("hand", "hands") or not after or after in lx.PREPOSITIONS \
-        or after in lx.CLAUSE_WORDS or not after[:1].isalnum()
-
-
-def _part_at(lowers: Sequence[str], i: int) -> int:
-    for size in (2, 1):
-        if " ".join(lowers[i:i + size]) in lx.DIRECTION_PARTS:
-            return size
-    return 0
-
-
-def _scene_at(lowers: Sequence[str], i: int, frames: bool = False) -> int:
-    """Length of "of the picture" / "in this image" / "of the two" starting at i, else 0;
-    with ``frames`` (after a region word) also "of the table", "of the pen": the surface
-    or area the referent lies in."""
-    if i >= len(lowers) or lowers[i] not in lx.SCENE_PREPOSITIONS:
-        return 0
-    j = i + 1
-    if lowers[j:j + 2] in (["all", "the"], ["all", "others"]):
-        j += 1  # "of all the others"
-    if j < len(lowers) and lowers[j] in ("the", "this", "that", "these", "those"):
-        j += 1
-    if j >= len(lowers):
-        return 0
-    if lowers[j] in lx.SCENE_NOUNS:
-        return j + 1 - i
-    if frames and lowers[j] in ("a", "an") and j == i + 1:
-        j += 1  # "the right and front side of a plate": a frame, not a scene group
-        if j >= len(lowers) or lowers[j] not in lx.FRAME_NOUNS:
-            return 0
-    after = lowers[j + 1] if j + 1 < len(lowers) else ""
-    if frames and lowers[j] in lx.FRAME_NOUNS and not starts_noun(after):
-        return _group_members(lowers, j + 1) - i
-    after = lowers[j + 1] if j + 1 < len(lowers) else ""
-    if lowers[i] == "of" and lowers[j] in lx.SCENE_GROUPS and not starts_noun(after) \
-            and after not in lx.DETERMINERS and after != "other":
-        return j + 1 - i  # "on the left of the two", "of them" (not "of all the other bowls")
-    return 0
-
-
-def _group_members(lowers: Sequence[str], j: int) -> int:
-    """Where a frame that is a group ends: after "of three elephants" in "a row of three
-    elephants" (its members are the referent's kind), else at j."""
-    if j + 1 >= len(lowers) or lowers[j] != "of" or lowers[j - 1] not in lx.GROUP_FRAMES:
-        return j
-    k = j + 1
-    while k < len(lowers) and (lowers[k] in lx.QUANTITIES or lowers[k] in lx.DETERMINERS or lowers[k].isdigit()):
-        k += 1
-    return k + 1 if k < len(lowers) and starts_noun(lowers[k]) else j
-
-
-def _away_from_landmark(lowers: Sequence[str], j: int) -> bool:
-    """ "(farthest) away from X", "(furthest) from X" where X is not the viewer."""
-    if j < len(lowers) and lowers[j] == "away":
-        j += 1
-    if j >= len(lowers) or lowers[j] != "from":
-        return False
-    return j + 1 < len(lowers) and lowers[j + 1] not in lx.CAMERA_NOUNS \
-        and (j + 2 >= len(lowers) or lowers[j + 2] not in lx.CAMERA_NOUNS)
-
-
 def _camera_superlative(lowers, i, toks, tables, registry) -> Chunk | None:
     """ "closest to the camera", "furthest from us": a superlative, not a relation."""
     word = lowers[i]
@@ -388,14 +310,3 @@ def _camera_superlative(lowers, i, toks, tables, registry) -> Chunk | None:
     if j < len(lowers) and lowers[j] in lx.CAMERA_NOUNS:
         return Chunk("DIR", list(toks[i:j + 1]), kind)
     return None
-
-
-def starts_landmark(word: str) -> bool:
-    return (word in lx.DETERMINERS or word in lx.QUANTITIES or word in lx.POSSESSIVES
-            or word.isdigit() or word in lx.CAMERA_NOUNS)
-
-
-def starts_noun(word: str) -> bool:
-    return (word[:1].isalpha() and word not in lx.PREPOSITIONS and word not in lx.CLAUSE_WORDS
-            and word not in lx.DETERMINERS and word not in lx.POSSESSIVES and word not in ("and", "or")
-            and not word.endswith("ing") and not word.endswith("ed") and word not in lx.POSTNOMINAL)
