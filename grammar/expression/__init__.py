@@ -4,8 +4,8 @@
 2. ``tables``: the phrase table from the registry and ``grammar.lexicon``.
 3. ``lexer``: words -> categorised chunks (``lex``).
 4. ``context``: the words around spatial chunks settle their categories (``settle_context``).
-5. ``parse``: the LALR grammar ``expression.lark`` over the chunks, through a Lark lexer
-   class (``parse``).
+5. ``parse``: the LALR grammar ``expression.lark`` (Lark's tables) over the chunks'
+   categories, memoised per category sequence (``parse``).
 6. ``heads``: which word names what a phrase is (``find_head``).
 7. ``attach``: which phrase each spatial phrase describes (``attach``).
 8. ``build``: the Program, every node with the span of its words (``build``).

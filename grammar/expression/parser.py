@@ -144,26 +144,55 @@ def parse(chunks: Sequence[Chunk]) -> Parsed:
     plain word (with the function words just before it).
 
     The grammar sees categories, never words, so the reading of a category sequence is
-    worked out once (``_reading``, memoised) with chunk indices in place of chunks, and
-    filled in with these chunks."""
-    cats, target, tails = _reading(tuple([c.cat for c in chunks]))
-    read = tuple([c if c.cat == cat else c.with_cat(cat) for c, cat in zip(chunks, cats)])
-    return Parsed(None if target is None else _phrase(target, read), tuple([_tail(t, read) for t in tails]), read)
+    worked out once (``_reading``, memoised) with positions in place of chunks, and filled
+    in with these chunks. The grammar takes WORD only repeated (``WORD*``, ``WORD+``), where
+    a run of words leaves the parser in the state one word does, so each run is one position
+    of the memo's key (fewer distinct keys: 114 instead of 376 on the dev file)."""
+    key: list[str] = []
+    groups: list[list[int]] = []  # key position -> the chunks it stands for
+    for k, chunk in enumerate(chunks):
+        if chunk.cat == "WORD" and key and key[-1] == "WORD":
+            groups[-1].append(k)
+        else:
+            key.append(chunk.cat)
+            groups.append([k])
+    cats, target, tails = _reading(tuple(key))
+    read = list(chunks)
+    for cat, group in zip(cats, groups):
+        if cat != read[group[0]].cat:
+            for k in group:
+                read[k] = read[k].with_cat(cat)
+    fill = _Filler(tuple(read), groups)
+    return Parsed(None if target is None else fill.phrase(target), tuple([fill.tail(t) for t in tails]), fill.read)
 
 
-def _phrase(phrase: Phrase, read: tuple[Chunk, ...]) -> Phrase:
-    pre = phrase.pre
-    if pre == _NO_PRE:
-        return Phrase(tuple([read[k] for k in phrase.words]), _NO_PRE)
-    ordinal = None if pre.ordinal is None else read[pre.ordinal]  # type: ignore[index]
-    return Phrase(tuple([read[k] for k in phrase.words]), Pre(ordinal, tuple([read[k] for k in pre.dirs])))
+class _Filler:
+    """A reading's positions -> this expression's chunks (a run of words expands to all of them)."""
 
+    __slots__ = ("read", "groups")
 
-def _tail(tail: Tail, read: tuple[Chunk, ...]) -> Tail:
-    return Tail(tail.kind, tuple([read[k] for k in tail.dirs]),
-                None if tail.relation is None else read[tail.relation],  # type: ignore[index]
-                None if tail.landmark is None else _phrase(tail.landmark, read),
-                tuple([read[k] for k in tail.words]), tail.attach)
+    def __init__(self, read: tuple[Chunk, ...], groups: list[list[int]]):
+        self.read, self.groups = read, groups
+
+    def words(self, positions: tuple) -> tuple[Chunk, ...]:
+        read, groups = self.read, self.groups
+        return tuple([read[k] for p in positions for k in groups[p]])
+
+    def one(self, position) -> Chunk:
+        return self.read[self.groups[position][0]]
+
+    def phrase(self, phrase: Phrase) -> Phrase:
+        pre = phrase.pre
+        if pre == _NO_PRE:
+            return Phrase(self.words(phrase.words), _NO_PRE)
+        ordinal = None if pre.ordinal is None else self.one(pre.ordinal)
+        return Phrase(self.words(phrase.words), Pre(ordinal, tuple([self.one(p) for p in pre.dirs])))
+
+    def tail(self, tail: Tail) -> Tail:
+        return Tail(tail.kind, tuple([self.one(p) for p in tail.dirs]),
+                    None if tail.relation is None else self.one(tail.relation),
+                    None if tail.landmark is None else self.phrase(tail.landmark),
+                    self.words(tail.words), tail.attach)
 
 
 _NO_PRE = Pre()  # immutable: every phrase without an ordinal or directions in front shares it

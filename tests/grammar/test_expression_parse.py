@@ -16,7 +16,7 @@ from lark.parsers.lalr_analysis import Shift
 from grammar.expression import Chunk, Parsed, Tok, parse
 from grammar.expression.parser import _LEADING_FUNCTION, _ToIR, clear_caches, expression_parser
 
-CATEGORIES = ["WORD", "DET", "LOC", "FAR", "DIR", "PART", "SCENE", "OF", "REL", "TERN", "ORD", "FROM"]
+CATEGORIES = ["WORD", "DET", "LOC", "FAR", "DIR", "PART", "SCENE", "OF", "REL", "TERN", "ORD", "FROM", "AND"]
 
 
 class _Reading:
@@ -89,7 +89,7 @@ def _chunks(cats):
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.lists(st.sampled_from(CATEGORIES), min_size=1, max_size=12))
+@given(st.lists(st.sampled_from(CATEGORIES + ["WORD"] * 6), min_size=1, max_size=14))  # runs of words too
 def test_memoised_parse_equals_lark_parse(cats):
     chunks = _chunks(cats)
     expected = _reference_parse(chunks)
