@@ -27,7 +27,7 @@ from grammar.expression.heads import find_head
 from grammar.expression.lexer import Chunk, lex, only_words
 from grammar.expression.parser import Parsed, parse
 from grammar.expression.tables import lexicon_tables
-from grammar.expression import parser as _parser, tokens as _tokens
+from grammar.expression import heads as _heads, parser as _parser, tokens as _tokens
 from grammar.expression.tokens import Tok, blank_nlp, doc_tokens, load_nlp, text_tokens
 from grammar.ast import Program
 from primitives import REGISTRY, Registry
@@ -71,10 +71,11 @@ def compile_expression(text: str, spacy_model: str | None = None, registry: Regi
 
 
 def clear_caches() -> None:
-    """Forget what the stages memoise per piece of text and per category sequence (for
+    """Forget what the stages memoise per piece of text, per word and per category sequence (for
     benchmarks that time one cold pass; the results never depend on it)."""
     _tokens.clear_caches()
     _parser.clear_caches()
+    _heads.clear_caches()
 
 
 def compile_doc(doc: Any, text: str | None = None, registry: Registry = REGISTRY) -> Program:

@@ -50,6 +50,7 @@ def _adjective_only(word: str) -> bool:
     return word in lx.COLORS or (_in_index(word, "adj") and not _in_index(word, "noun"))
 
 
+@lru_cache(maxsize=1 << 16)
 def _noun_only(word: str) -> bool:
     return _in_index(word, "noun") and not _in_index(word, "adj") and word not in lx.COLORS
 
@@ -60,9 +61,7 @@ def _verb_form(toks: Sequence[Tok], k: int) -> bool:
     w = t.lower
     nxt = toks[k + 1].lower if k + 1 < len(toks) else ""
     prev = toks[k - 1].lower
-    closing = (not nxt or nxt in lx.PREPOSITIONS or nxt in lx.DETERMINERS or nxt in lx.POSSESSIVES
-               or nxt in lx.CLAUSE_WORDS or not nxt[:1].isalnum() or nxt.endswith("ing")
-               or nxt in lx.NON_HEADS or nxt in lx.POSTNOMINAL)
+    closing = not nxt or nxt in _CLOSING or not nxt[:1].isalnum() or nxt.endswith("ing")
     if w.endswith("ing") and len(w) > 4 and w not in lx.ING_NOUNS:
         return closing or _noun_only(prev) or _noun_only(toks[k - 1].lemma)
     if w.endswith("ed") and len(w) > 4 and closing:
@@ -100,10 +99,21 @@ _MARKS = frozenset(("'", '"', "`", "’", "s"))  # the words _possessive_marks d
 
 
 def is_noun_like(t: Tok) -> bool:
-    w = t.lower
+    return _noun_like_word(t.lower)
+
+
+@lru_cache(maxsize=1 << 16)
+def _noun_like_word(w: str) -> bool:
+    """Could the word be a head noun? (A function of the word alone, so memoised per word.)"""
     return (w[:1].isalpha() and w not in lx.DETERMINERS and w not in lx.NON_HEADS
             and w not in lx.PREPOSITIONS and w not in lx.CLAUSE_WORDS and w not in ("and", "or")
             and not _adjective_only(w) and not _adverb_only(w))
+
+
+def clear_caches() -> None:
+    """Forget the per-word classes (benchmarks time a cold pass)."""
+    _noun_like_word.cache_clear()
+    _noun_only.cache_clear()
 
 
 def _adverb_only(word: str) -> bool:
@@ -218,8 +228,12 @@ def _ends_phrase(toks: Sequence[Tok], k: int, span: list[Tok]) -> bool:
         return False  # "a blue , white and grey tie", "two silver , red and white trains"
     if w in ("and", "or", "&"):
         return nxt in lx.DETERMINERS or nxt in lx.POSSESSIVES
-    return (w in lx.PREPOSITIONS or w in lx.CLAUSE_WORDS or w in lx.DETERMINERS or w in lx.POSSESSIVES
-            or w in lx.POSTNOMINAL or not w[:1].isalnum() or _verb_form(toks, k))
+    return w in _BOUNDARY or not w[:1].isalnum() or _verb_form(toks, k)
+
+
+# Words that end a noun phrase before them; and those that close one after a verb form.
+_BOUNDARY = lx.PREPOSITIONS | lx.CLAUSE_WORDS | lx.DETERMINERS | lx.POSSESSIVES | lx.POSTNOMINAL
+_CLOSING = _BOUNDARY | lx.NON_HEADS
 
 
 def _head_from_parse(toks: Sequence[Tok]) -> Tok | None:
