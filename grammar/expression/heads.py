@@ -16,7 +16,7 @@ from typing import Sequence
 
 from grammar import lexicon as lx
 from grammar.errors import CompileError
-from grammar.expression.tokens import MISSING_LOOKUPS, Tok
+from grammar.expression.tokens import HYPHENS, MISSING_LOOKUPS, Tok
 
 
 @lru_cache(maxsize=1)
@@ -180,7 +180,6 @@ def _head_heuristic(toks: Sequence[Tok], landmark: bool = False) -> Tok | None:
 
 
 POSSESSIVE_MARKS = ("'s", "’s")
-HYPHENS = ("-", "–")
 
 
 def _only_describers(span: Sequence[Tok]) -> bool:
