@@ -204,3 +204,18 @@ def test_every_dev_expression_compiles_and_heads_name_the_category(capsys):
         print(f"\ndev-file target heads naming the category: {hits}/{judged} = {share:.1%}")
     assert judged > 1800
     assert share >= 0.92
+
+
+def test_compile_benchmark_target_line_says_met_or_not_with_the_ratio():
+    import sys
+
+    root = str(Path(__file__).resolve().parents[2])
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from benchmarks.bench_compile import target_line
+
+    met = target_line(12_000, 48_000)
+    assert "met (12,000/s)" in met and "NOT" not in met
+    assert "compile / plain LALR = 0.250" in met
+    assert "when the target was set: 0.120" in met and "the target on that machine: 0.189" in met
+    assert "NOT MET (9,999/s)" in target_line(9_999, 60_000)
