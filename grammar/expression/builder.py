@@ -269,9 +269,13 @@ def _referent(target: Phrase | None, mine: list[Tail], toks: Sequence[Tok], pars
     dangling = bool(words) and words[-1].lower in ("and", "or", ",", "&")
     if (head is None or not is_noun_like(head) or dangling) and modifiers:
         head = find_head(_strip_leading(words + modifiers, lx.DETERMINERS), parsed) or head
-    text_toks = _strip_leading(words + modifiers, lx.DETERMINERS | lx.LEADING_CLAUSE)
+    # "the left side | of the bench": the "of" a part or frame leaves is no part of the text
+    text_toks = _strip_leading(words + modifiers, _REFERENT_LEADING)
     # A referent with no noun still gets a head: "object", as in "2nd from right".
     return Find(_text(text_toks) or "object", head=head_word(head) or "object", span=span_of(text_toks))
+
+
+_REFERENT_LEADING = lx.DETERMINERS | lx.LEADING_CLAUSE | {"of"}
 
 
 def build(source: str, toks: Sequence[Tok], parsed: Parsed, registry: Registry, by_parse: bool) -> Program:

@@ -106,3 +106,17 @@ def test_structure_benchmark_scores_the_labels_as_first_written_too(tmp_path, ca
     assert "on the labels as first written (1 referent heads since relabelled" in out
     assert "exact 50.0%" in out  # "face" is not what the compiler says; the relabelled "man" is
     assert "exact structure: 2/2 = 100.0%" in out
+
+
+@pytest.mark.parametrize("expression, program", [
+    ("left hand side of the bench", 'superlative(leftmost, find("bench", head="bench"))'),
+    ("the right half of the table , which is divided by a line",
+     'superlative(rightmost, find("table , which is divided by a line", head="table"))'),
+    ("middle section of table containing 6 plates",
+     'superlative(middle, find("table containing 6 plates", head="table"))'),
+])
+def test_a_part_leaves_no_of_in_the_referent_text(expression, program):
+    compiled = compile_expression(expression)
+    assert str(compiled) == f'and(find("{" ".join(expression.split())}"), {program})'
+    found = compiled.target
+    assert expression[found.span[0]:found.span[1]] == found.text  # the span covers the text shown
