@@ -95,7 +95,8 @@ def demote_part_owners(chunks: Sequence[Chunk], tables: Tables) -> list[Chunk]:
             _as_words(out, start - 1, k + 1)  # "on the back of a toilet": on its surface, not behind it
             continue
         noun_like = c.lower in lx.NOUN_LIKE_DIRECTIONS or k > j + 1
-        if not after_loc and (not noun_like or k == j + 1) and _group_after(out, k, c, noun_like, tables):
+        if not after_loc and (not noun_like or k == j + 1) \
+                and _group_after(out, k, c, noun_like, tables, opens=has_det and start == 0):
             continue
         after_noun = start == j and j > 0 and out[j - 1].cat == "WORD" and starts_noun(out[j - 1].lower)
         if c.lower in lx.SURFACE_PARTS and after_noun:
@@ -105,10 +106,12 @@ def demote_part_owners(chunks: Sequence[Chunk], tables: Tables) -> list[Chunk]:
     return out
 
 
-def _group_after(chunks: list[Chunk], k: int, direction: Chunk, noun_like: bool, tables: Tables) -> bool:
+def _group_after(chunks: list[Chunk], k: int, direction: Chunk, noun_like: bool, tables: Tables,
+                 opens: bool = False) -> bool:
     """ "the bigger of the two dogs", "the left of the two men": a superlative over the
     group; "of" and the group words become one PART chunk (dropped from the text), in
-    the calling pass's own list."""
+    the calling pass's own list. ``opens``: "the" and the direction open the expression,
+    so a plural after "of" is the group too ("the left of all the men")."""
     m = k + 1
     while m < len(chunks) and chunks[m].cat == "WORD" and (chunks[m].lower in ("the", "these", "those") or (
             chunks[m].lower == "all" and m + 1 < len(chunks) and chunks[m + 1].lower in ("the", "other", "others"))):
@@ -116,6 +119,8 @@ def _group_after(chunks: list[Chunk], k: int, direction: Chunk, noun_like: bool,
     group = m < len(chunks) and chunks[m].lower in lx.SCENE_GROUPS | {"other"}
     if group:
         m += 1
+    elif opens and not noun_like and m > k + 1 and m < len(chunks) and _plural_noun(chunks[m]):
+        group = True  # the plural stays: it names the referent's kind
     if not (group or (tables.axes.get(direction.value) in GROUP_AXES and not noun_like)) or m >= len(chunks):
         return False
     if chunks[m - 1].lower in ("other", "others") and any(c.cat == "WORD" for c in chunks[:k - 1]):
@@ -123,6 +128,11 @@ def _group_after(chunks: list[Chunk], k: int, direction: Chunk, noun_like: bool,
             m += 1  # "dough in the middle of the other items": the group's noun is the referent's
     chunks[k:m] = [Chunk("PART", [t for c in chunks[k:m] for t in c.toks])]
     return True
+
+
+def _plural_noun(chunk: Chunk) -> bool:
+    word = chunk.toks[0]
+    return chunk.cat == "WORD" and starts_noun(word.lower) and word.lemma != word.lower
 
 
 def demote_places_before_nouns(chunks: Sequence[Chunk]) -> list[Chunk]:

@@ -43,6 +43,12 @@ GROUPS = [  # the middle of the group the referent is one of; a counted pair is 
      "superlative(smallest, relate(vase, between, vase, vase))"),
     ("the cup in the middle of the two plates", "relate(cup, between, plate, plate)"),
     ("an elephant on the left side of a row of three elephants", "superlative(leftmost, elephant)"),
+    # "the left of the men" opens the expression: the leftmost of them (a plural is a group)
+    ("the left of all the men", "superlative(leftmost, man)"),
+    ("the rightmost of the bananas on the plate", "superlative(rightmost, banana)"),
+    ("the left of the man", "man"),  # one man: his left part, so the man
+    ("the top of the trees", "tree"),  # a part word stays a part
+    ("left of the men", "relate(object, left_of, man)"),  # no "the": a place left of them
 ]
 
 ORDINAL_PLACES = [  # "at the second from the left": the referent's ordinal
