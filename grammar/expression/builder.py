@@ -271,11 +271,18 @@ def _referent(target: Phrase | None, mine: list[Tail], toks: Sequence[Tok], pars
         head = find_head(_strip_leading(words + modifiers, lx.DETERMINERS), parsed) or head
     # "the left side | of the bench": the "of" a part or frame leaves is no part of the text
     text_toks = _strip_leading(words + modifiers, _REFERENT_LEADING)
+    if _only_the_scene(words, text_toks):  # "in the middle | of the picture": no referent named
+        text_toks, head = [], None
     # A referent with no noun still gets a head: "object", as in "2nd from right".
     return Find(_text(text_toks) or "object", head=head_word(head) or "object", span=span_of(text_toks))
 
 
 _REFERENT_LEADING = lx.DETERMINERS | lx.LEADING_CLAUSE | {"of"}
+
+
+def _only_the_scene(words: list[Tok], text_toks: list[Tok]) -> bool:
+    """Are the referent's words only the frame of a place before them ("of the picture")?"""
+    return len(text_toks) == 1 and text_toks[0].lower in lx.SCENE_NOUNS and words[0].lower in lx.SCENE_PREPOSITIONS
 
 
 def build(source: str, toks: Sequence[Tok], parsed: Parsed, registry: Registry, by_parse: bool) -> Program:

@@ -126,3 +126,12 @@ def test_a_part_leaves_no_of_in_the_referent_text(expression, program):
     assert str(compiled) == f'and(find("{" ".join(expression.split())}"), {program})'
     found = compiled.target
     assert expression[found.span[0]:found.span[1]] == found.text  # the span covers the text shown
+
+
+@pytest.mark.parametrize("expression, program", [
+    ("in the middle of the picture", 'superlative(middle, find("object", head="object"))'),
+    ("left side of the photo", 'superlative(leftmost, find("object", head="object"))'),
+    ("the picture on the left", 'superlative(leftmost, find("picture", head="picture"))'),  # a picture named
+])
+def test_the_frame_of_a_place_is_no_referent(expression, program):
+    assert str(compile_expression(expression)) == f'and(find("{expression}"), {program})'
