@@ -281,8 +281,9 @@ _REFERENT_LEADING = lx.DETERMINERS | lx.LEADING_CLAUSE | {"of"}
 
 
 def _only_the_scene(words: list[Tok], text_toks: list[Tok]) -> bool:
-    """Are the referent's words only the frame of a place before them ("of the picture")?"""
-    return len(text_toks) == 1 and text_toks[0].lower in lx.SCENE_NOUNS and words[0].lower in lx.SCENE_PREPOSITIONS
+    """Are the referent's words only the frame of a place before them ("of the picture")?
+    (Only a leading "of" is stripped from the text, so only "of" can have led the words.)"""
+    return bool(words) and words[0].lower == "of" and len(text_toks) == 1 and text_toks[0].lower in lx.SCENE_NOUNS
 
 
 def build(source: str, toks: Sequence[Tok], parsed: Parsed, registry: Registry, by_parse: bool) -> Program:

@@ -132,6 +132,9 @@ def test_a_part_leaves_no_of_in_the_referent_text(expression, program):
     ("in the middle of the picture", 'superlative(middle, find("object", head="object"))'),
     ("left side of the photo", 'superlative(leftmost, find("object", head="object"))'),
     ("the picture on the left", 'superlative(leftmost, find("picture", head="picture"))'),  # a picture named
+    # a scene noun after the place, with no "of": the referent's words are empty, the picture named
+    ("on left the picture", 'superlative(leftmost, find("picture", head="picture"))'),
+    ("on middle the photo", 'superlative(middle, find("photo", head="photo"))'),
 ])
 def test_the_frame_of_a_place_is_no_referent(expression, program):
     assert str(compile_expression(expression)) == f'and(find("{expression}"), {program})'
