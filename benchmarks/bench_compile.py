@@ -3,8 +3,9 @@
 ``python -m benchmarks.bench_compile [path]`` prints compile throughput (expressions per
 second, and its ratio to spaCy's blank-pipeline tokenisation of the same texts), the rate of
 the grammar's parsers alone over the same token streams, the verdict on issue 10's target
-(with the compile / plain-LALR ratio, which carries across machines), then, last, the share of expressions whose program target head names the annotated COCO
-category (judged only on expressions that mention a noun of their category at all).
+(with the compile / plain-LALR ratio, which carries across machines), then, last, the share
+of expressions whose program target head names the annotated COCO category (judged only on
+expressions that mention a noun of their category at all).
 """
 
 from __future__ import annotations
