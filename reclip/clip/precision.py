@@ -12,7 +12,8 @@ cast back to float32 by the callers before they leave the model.
 from __future__ import annotations
 
 import contextlib
-from typing import ContextManager
+import functools
+from typing import Any, ContextManager
 
 import torch
 
@@ -45,3 +46,31 @@ def autocast(precision: str, device: torch.device | str) -> ContextManager:
     if precision == "fp32":
         return contextlib.nullcontext()
     return torch.autocast(torch.device(device).type, dtype=PRECISIONS[precision])
+
+
+def as_float32(value: Any) -> Any:
+    """Floating tensors in ``value`` (a tensor, or tuples / lists / dicts of them) as float32."""
+    if isinstance(value, torch.Tensor):
+        return value.float() if value.is_floating_point() else value
+    if isinstance(value, (tuple, list)):
+        return type(value)(as_float32(v) for v in value)
+    if isinstance(value, dict):
+        return {k: as_float32(v) for k, v in value.items()}
+    return value
+
+
+def autocast_forward(module: torch.nn.Module, precision: str, device: torch.device | str) -> torch.nn.Module:
+    """``module`` (this instance) running its forward under autocast and returning float32: for
+    a model whose own code post-processes outputs in ways half precision breaks (SAM's automatic
+    generator turns them into numpy arrays, which have no bfloat16)."""
+    if precision == "fp32":
+        return module
+    inner = module.forward
+
+    @functools.wraps(inner)
+    def forward(*args: Any, **kwargs: Any) -> Any:
+        with autocast(precision, device):
+            return as_float32(inner(*args, **kwargs))
+
+    module.forward = forward
+    return module
