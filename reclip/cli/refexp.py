@@ -72,6 +72,8 @@ def _add_common(p: argparse.ArgumentParser, files: Callable[[argparse.Namespace]
     p.add_argument("--shard", default=None, metavar="K/N",
                    help="run shard K of N (1-based), a deterministic slice by image")
     p.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+    p.add_argument("--precision", choices=("fp32", "fp16", "bf16"), default=None,
+                   help="the dtype every model runs in (CLIP, detectors, SAM; default: fp16 on CUDA, fp32 on CPU)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_ray_options(p)
     p.set_defaults(func=lambda args: run_refexp(args, format, files(args)))
@@ -82,7 +84,8 @@ def config_from_args(args: argparse.Namespace, format: str, files: dict[str, str
     return EvalConfig(dataset=format, files=files, images=args.images, proposals=args.proposals,
                       split=args.split, models=tuple(args.model or DEFAULT_MODELS),
                       methods=tuple(methods or DEFAULT_METHODS), baseline=args.baseline,
-                      limit=args.limit, device=args.device, proposal_cache=args.proposal_cache)
+                      limit=args.limit, device=args.device, proposal_cache=args.proposal_cache,
+                      precision=args.precision)
 
 
 def run_refexp(args: argparse.Namespace, format: str, files: dict[str, str]) -> int:
