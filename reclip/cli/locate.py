@@ -39,7 +39,8 @@ def _add_scoring_options(p: argparse.ArgumentParser) -> None:
                    help="with a COCO results file: use the boxes of this image_id")
     p.add_argument("--model", action="append", metavar="SPEC", default=None,
                    help=f"CLIP model spec, repeatable for an ensemble (default: {DEFAULT_MODEL}); e.g. "
-                        "ViT-B-32:openai, RN50x16:openai, NAME:/path/weights.pt, /path/checkpoint.pt")
+                        "ViT-B-32:openai, RN50x16:openai, NAME:/path/weights.pt, /path/checkpoint.pt, "
+                        "regionclip-RN50:/path/regionclip_pretrained-cc_rn50.pth")
     p.add_argument("--method", action="append", metavar="NAME", default=None,
                    help="isolation method, repeatable (default: crop and blur, as ReCLIP)")
     p.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")

@@ -20,8 +20,9 @@ The mapping is ``backbone.X`` -> ``visual.X``, ``lang_encoder.X`` -> ``X`` of op
 one left over, or one the model needs and the file lacks, is a ModelLoadError naming it.
 
 How RegionCLIP looks at a box, and what reclip keeps (``REGION_RESIZE``): test images are resized
-to shortest side 800, longest at most 1333, aspect kept, bicubic (``INPUT.MIN_SIZE_TEST``,
-``MAX_SIZE_TEST``, ``AUG.INTERPOLATION: 3``), normalised with OpenAI's mean/std on 0-1 pixels
+to shortest side 800, longest at most 1333, aspect kept, bilinear (``INPUT.MIN_SIZE_TEST``,
+``MAX_SIZE_TEST``; detectron2's ``ResizeShortestEdge`` in the test-time ``DatasetMapper``; the
+bicubic ``AUG.INTERPOLATION`` is its image-text pretraining's), normalised with OpenAI's mean/std on 0-1 pixels
 (``PIXEL_MEAN``/``PIXEL_STD`` of ``configs/pretrain``); boxes are RoIAligned (``ROIAlignV2``:
 aligned, adaptive sampling) on the C4 map (stride 16) to 14x14 (RN50) / 18x18 (RN50x4)
 (``POOLER_RESOLUTION``), then ``layer4`` and ``attnpool``: exactly reclip's ``region`` path.

@@ -66,10 +66,11 @@ def shortest_edge_size(width: int, height: int, short: int, longest: int) -> tup
 
 def _resized_input(image: Image.Image, boxes: np.ndarray, resize: tuple[int, int], mean, std,
                    weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """RegionCLIP's input: the image resized with its aspect kept (bicubic), and the boxes on
+    """RegionCLIP's input: the image resized with its aspect kept (bilinear, as detectron2's
+    ResizeShortestEdge in its test-time DatasetMapper), and the boxes on
     the C4 map of that image (scaled, then 1/16)."""
     w, h = shortest_edge_size(image.width, image.height, *resize)
-    rgb = np.array(image.resize((w, h), Image.BICUBIC), dtype=np.uint8)
+    rgb = np.array(image.resize((w, h), Image.BILINEAR), dtype=np.uint8)
     pixels = normalise_pixels(torch.from_numpy(rgb).permute(2, 0, 1)[None], mean, std)
     scale = np.array([w / image.width, h / image.height] * 2) / C4_STRIDE
     return pixels.to(device=weight.device, dtype=weight.dtype), torch.from_numpy(boxes * scale).float()

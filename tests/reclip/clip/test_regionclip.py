@@ -183,6 +183,14 @@ def test_scoring_takes_one_encoder_forward_per_image(loaded):
     assert (scorer.stats.image_forwards, scorer.stats.images_encoded) == (1, 12)
 
 
+def test_in_an_ensemble_with_other_methods(loaded):
+    image, boxes, texts = scene(), [[20, 50, 80, 140], [224, 76, 264, 116]], ["a grey wall"]
+    both = ClipScorer([loaded], methods=("crop", "region")).score(image, boxes, texts)
+    parts = (ClipScorer([loaded], methods=("crop",)).score(image, boxes, texts)
+             + ClipScorer([loaded], methods=("region",)).score(image, boxes, texts))
+    np.testing.assert_allclose(both, parts, rtol=1e-5, atol=1e-4)
+
+
 def test_spec_errors(checkpoint):
     with pytest.raises(ModelLoadError, match="unknown RegionCLIP architecture 'regionclip-RN101'"):
         load_model(f"regionclip-RN101:{checkpoint[0]}", "cpu")
