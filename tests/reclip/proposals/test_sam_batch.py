@@ -65,6 +65,7 @@ def test_precision_reaches_sam_and_the_detectors(sam_checkpoint, maskrcnn_weight
     seen = output_dtypes(sam.source.model.image_encoder.patch_embed.proj)
     props = sam(photo)
     assert sam.source.precision == "bf16" and seen == [torch.bfloat16]
+    assert sam.source.generator.points_per_batch == 64      # SAM's own batch on the CPU
     assert props and all(p.mask.dtype == bool for p in props)
     detector = build_source(f"maskrcnn:{maskrcnn_weights}?{FAST},score_threshold=0", device="cpu",
                             precision="bf16")
