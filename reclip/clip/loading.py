@@ -111,9 +111,10 @@ def resolve_device(device: torch.device | str | None) -> torch.device:
 
 
 def place(model: torch.nn.Module, device: torch.device | str | None) -> torch.nn.Module:
-    """Eval mode on ``device``, in float32 everywhere. (open_clip's ``convert_weights_to_lp``
-    halves linear and conv weights but not a plain ``LayerNorm``'s, so a model built without
-    ``LayerNormFp32`` fails on CUDA with mixed dtypes: found on an H200, tests/reclip/test_gpu.py.)"""
+    """Eval mode on ``device``, weights in float32 everywhere: half precision is autocast's job
+    (``reclip.clip.precision``). (open_clip's ``convert_weights_to_lp`` halves linear and conv
+    weights but not a plain ``LayerNorm``'s, so a model built without ``LayerNormFp32`` failed
+    on CUDA with mixed dtypes: found on an H200, tests/reclip/test_gpu.py.)"""
     device = resolve_device(device)
     model = model.eval().to(device=device, dtype=torch.float32)
     for p in model.parameters():

@@ -127,8 +127,8 @@ def _option_value(method: str, key: str, raw: str, default: Any) -> Any:
 
 def parse_method(spec: str | MethodSpec) -> MethodSpec:
     """``"name"`` or ``"name?key=value&key=value"`` checked against the method's options."""
-    if isinstance(spec, MethodSpec):
-        return spec
+    if isinstance(spec, MethodSpec):   # a method object: checked as its text would be
+        spec = spec.text
     name, _, rest = str(spec).strip().partition("?")
     entry = get_method(name.strip())
     defaults = dict(entry.options)

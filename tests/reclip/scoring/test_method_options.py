@@ -11,7 +11,7 @@ from PIL import Image
 from interpreter import Proposal
 from primitives import ReclipError
 from reclip.clip import model_from_config, wrap_model
-from reclip.isolation import check_methods, parse_method
+from reclip.isolation import MethodSpec, check_methods, parse_method
 from reclip.isolation.global_local import GLOBAL_LOCAL_ALPHA, global_local_features
 from reclip.scoring import ClipScorer
 
@@ -47,6 +47,10 @@ def test_a_spec_carries_its_options_and_prints_canonically():
     assert check_methods("crop, global_local?alpha=0.95") == ("crop", "global_local?alpha=0.95")
     with pytest.raises(ReclipError, match="alpha mixes global and local"):
         parse_method("global_local?alpha=1.5")
+    # a method object is checked as its text is
+    assert check_methods([MethodSpec("global_local", (("alpha", 0.95),))]) == ("global_local?alpha=0.95",)
+    with pytest.raises(ReclipError, match="alpha mixes global and local"):
+        check_methods([MethodSpec("global_local", (("alpha", 2.0),))])
 
 
 def test_the_scorer_hands_each_method_its_own_options(vit, scene):
