@@ -42,7 +42,8 @@ def _add_scoring_options(p: argparse.ArgumentParser) -> None:
                         "ViT-B-32:openai, RN50x16:openai, NAME:/path/weights.pt, /path/checkpoint.pt, "
                         "regionclip-RN50:/path/regionclip_pretrained-cc_rn50.pth")
     p.add_argument("--method", action="append", metavar="NAME", default=None,
-                   help="isolation method, repeatable (default: crop and blur, as ReCLIP)")
+                   help="isolation method, repeatable (default: crop and blur, as ReCLIP); options "
+                        "travel with it: global_local?alpha=0.95")
     p.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     p.add_argument("--precision", choices=("fp32", "fp16", "bf16"), default=None,
                    help="the dtype every model runs in (CLIP, detectors, SAM; default: fp16 on CUDA, fp32 on CPU)")

@@ -62,7 +62,7 @@ def _add_common(p: argparse.ArgumentParser, files: Callable[[argparse.Namespace]
                         "ReCLIP's: --model RN50x16:openai --model ViT-B-32:openai")
     p.add_argument("--method", action="append", metavar="NAME", default=None,
                    help="isolation methods, comma-separated or repeated (default: crop,blur as ReCLIP; "
-                        "global_local with mask proposals)")
+                        "global_local with mask proposals; options travel with it: global_local?alpha=0.95)")
     p.add_argument("--baseline", action="store_true",
                    help="score the whole expression as one find (CLIP alone, ReCLIP's baseline)")
     p.add_argument("--out", required=True, metavar="OUT",
