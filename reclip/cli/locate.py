@@ -39,10 +39,14 @@ def _add_scoring_options(p: argparse.ArgumentParser) -> None:
                    help="with a COCO results file: use the boxes of this image_id")
     p.add_argument("--model", action="append", metavar="SPEC", default=None,
                    help=f"CLIP model spec, repeatable for an ensemble (default: {DEFAULT_MODEL}); e.g. "
-                        "ViT-B-32:openai, RN50x16:openai, NAME:/path/weights.pt, /path/checkpoint.pt")
+                        "ViT-B-32:openai, RN50x16:openai, NAME:/path/weights.pt, /path/checkpoint.pt, "
+                        "regionclip-RN50:/path/regionclip_pretrained-cc_rn50.pth")
     p.add_argument("--method", action="append", metavar="NAME", default=None,
-                   help="isolation method, repeatable (default: crop and blur, as ReCLIP)")
+                   help="isolation method, repeatable (default: crop and blur, as ReCLIP); options "
+                        "travel with it: global_local?alpha=0.95")
     p.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+    p.add_argument("--precision", choices=("fp32", "fp16", "bf16"), default=None,
+                   help="the dtype every model runs in (CLIP, detectors, SAM; default: fp16 on CUDA, fp32 on CPU)")
     p.add_argument("--gold", nargs=4, type=float, metavar=("X0", "Y0", "X1", "Y1"), default=None,
                    help="the right box, when known: the output says whether the answer is right, "
                         "and the trace shows where it was lost")
@@ -150,7 +154,7 @@ def _inputs(args: argparse.Namespace):
     """The image and its proposals, checked before any model loads (fast errors)."""
     image = load_image(args.image)
     proposals = proposals_for(args.proposals, image, image_id=args.image_id,
-                              cache_dir=args.proposal_cache, device=args.device)
+                              cache_dir=args.proposal_cache, device=args.device, precision=args.precision)
     if args.gold is not None:
         validate_boxes(args.gold, "gold box")
     if args.draw:
@@ -165,6 +169,8 @@ def load_locator(args: argparse.Namespace):
         options["methods"] = [m.strip() for arg in args.method for m in arg.split(",") if m.strip()]
     if args.device:
         options["device"] = args.device
+    if args.precision:
+        options["precision"] = args.precision
     spacy_model = getattr(args, "spacy_model", None)
     if spacy_model:
         options["spacy_model"] = spacy_model

@@ -62,7 +62,7 @@ def _add_common(p: argparse.ArgumentParser, files: Callable[[argparse.Namespace]
                         "ReCLIP's: --model RN50x16:openai --model ViT-B-32:openai")
     p.add_argument("--method", action="append", metavar="NAME", default=None,
                    help="isolation methods, comma-separated or repeated (default: crop,blur as ReCLIP; "
-                        "global_local with mask proposals)")
+                        "global_local with mask proposals; options travel with it: global_local?alpha=0.95)")
     p.add_argument("--baseline", action="store_true",
                    help="score the whole expression as one find (CLIP alone, ReCLIP's baseline)")
     p.add_argument("--out", required=True, metavar="OUT",
@@ -72,6 +72,8 @@ def _add_common(p: argparse.ArgumentParser, files: Callable[[argparse.Namespace]
     p.add_argument("--shard", default=None, metavar="K/N",
                    help="run shard K of N (1-based), a deterministic slice by image")
     p.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+    p.add_argument("--precision", choices=("fp32", "fp16", "bf16"), default=None,
+                   help="the dtype every model runs in (CLIP, detectors, SAM; default: fp16 on CUDA, fp32 on CPU)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_ray_options(p)
     p.set_defaults(func=lambda args: run_refexp(args, format, files(args)))
@@ -82,7 +84,8 @@ def config_from_args(args: argparse.Namespace, format: str, files: dict[str, str
     return EvalConfig(dataset=format, files=files, images=args.images, proposals=args.proposals,
                       split=args.split, models=tuple(args.model or DEFAULT_MODELS),
                       methods=tuple(methods or DEFAULT_METHODS), baseline=args.baseline,
-                      limit=args.limit, device=args.device, proposal_cache=args.proposal_cache)
+                      limit=args.limit, device=args.device, proposal_cache=args.proposal_cache,
+                      precision=args.precision)
 
 
 def run_refexp(args: argparse.Namespace, format: str, files: dict[str, str]) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, ContextManager, Sequence
 
 import open_clip
 import torch
@@ -14,6 +14,8 @@ from open_clip.transformer import VisionTransformer
 
 from reclip.clip.checkpoint import CHECKPOINT_FORMAT, check_entries, is_reclip_checkpoint, read_weights_file
 from reclip.clip.pixels import OPENAI_MEAN, OPENAI_STD, square_size
+from reclip.clip.precision import autocast, resolve_precision
+from reclip.clip.regionclip import REGION_RESIZE, build_regionclip, is_regionclip, tokenizer_for
 from reclip.clip.specs import (
     DEFAULT_ENSEMBLE, SYNTHETIC, SYNTHETIC_PATH, ModelLoadError, _check_arch, _openai_file, _tag_for,
     parse_spec,
@@ -56,6 +58,14 @@ class LoadedModel:
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
     tokenizer: Callable[..., torch.Tensor] = field(repr=False)
+    #: the region path's input size, (shortest side, longest cap) with the aspect kept, as the
+    #: model was trained for regions (RegionCLIP); None = the model's square ``image_size``
+    region_resize: tuple[int, int] | None = None
+    precision: str = "fp32"     # reclip.clip.precision: the dtype every forward autocasts to
+
+    def autocast(self) -> ContextManager:
+        """The context each forward of this model runs in (its ``precision``)."""
+        return autocast(self.precision, self.device)
 
     @property
     def device(self) -> torch.device:
@@ -101,9 +111,10 @@ def resolve_device(device: torch.device | str | None) -> torch.device:
 
 
 def place(model: torch.nn.Module, device: torch.device | str | None) -> torch.nn.Module:
-    """Eval mode on ``device``, in float32 everywhere. (open_clip's ``convert_weights_to_lp``
-    halves linear and conv weights but not a plain ``LayerNorm``'s, so a model built without
-    ``LayerNormFp32`` fails on CUDA with mixed dtypes: found on an H200, tests/reclip/test_gpu.py.)"""
+    """Eval mode on ``device``, weights in float32 everywhere: half precision is autocast's job
+    (``reclip.clip.precision``). (open_clip's ``convert_weights_to_lp`` halves linear and conv
+    weights but not a plain ``LayerNorm``'s, so a model built without ``LayerNormFp32`` failed
+    on CUDA with mixed dtypes: found on an H200, tests/reclip/test_gpu.py.)"""
     device = resolve_device(device)
     model = model.eval().to(device=device, dtype=torch.float32)
     for p in model.parameters():
@@ -113,15 +124,19 @@ def place(model: torch.nn.Module, device: torch.device | str | None) -> torch.nn
 
 def wrap_model(model: torch.nn.Module, name: str, *, mean: Sequence[float] | None = None,
                std: Sequence[float] | None = None, tokenizer: Callable | None = None,
-               device: torch.device | str | None = None) -> LoadedModel:
-    """A LoadedModel around an open_clip CLIP module (placed on ``device``, eval mode)."""
+               device: torch.device | str | None = None, precision: str | None = None,
+               region_resize: tuple[int, int] | None = None) -> LoadedModel:
+    """A LoadedModel around an open_clip CLIP module (placed on ``device``, eval mode, float32
+    weights; ``precision`` None = fp16 on CUDA, fp32 elsewhere)."""
     pp = open_clip.get_model_preprocess_cfg(model)
     mean = tuple(float(v) for v in (mean if mean is not None else pp.get("mean", OPENAI_MEAN)))
     std = tuple(float(v) for v in (std if std is not None else pp.get("std", OPENAI_STD)))
     if tokenizer is None:
         tokenizer = open_clip.SimpleTokenizer(context_length=int(getattr(model, "context_length", 77)))
     size = square_size(pp.get("size", getattr(model.visual, "image_size", None)))
-    return LoadedModel(name, place(model, device), size, mean, std, tokenizer)
+    model = place(model, device)
+    precision = resolve_precision(precision, next(model.parameters()).device)
+    return LoadedModel(name, model, size, mean, std, tokenizer, region_resize, precision)
 
 
 def model_from_config(model_cfg: dict) -> torch.nn.Module:
@@ -149,7 +164,7 @@ def _tokenizer_for(model_cfg: dict) -> Callable:
     )
 
 
-def _load_reclip_checkpoint(ckpt: dict, path: Path, name: str, device) -> LoadedModel:
+def _load_reclip_checkpoint(ckpt: dict, path: Path, name: str, device, precision) -> LoadedModel:
     check_entries(ckpt, path)
     model = model_from_config(ckpt["model_cfg"])
     try:
@@ -162,7 +177,7 @@ def _load_reclip_checkpoint(ckpt: dict, path: Path, name: str, device) -> Loaded
         "interpolation": "bicubic", "resize_mode": "squash", "fill_color": 0,
     })
     return wrap_model(model, name, mean=ckpt["mean"], std=ckpt["std"],
-                      tokenizer=_tokenizer_for(ckpt["model_cfg"]), device=device)
+                      tokenizer=_tokenizer_for(ckpt["model_cfg"]), device=device, precision=precision)
 
 
 def _create_open_clip(arch: str, weights: str, *, quick_gelu: bool, mean=None, std=None):
@@ -187,8 +202,9 @@ def _tokenizer_for_arch(arch: str) -> Callable:
 
 
 def load_model(spec: str, device: torch.device | str | None = None, *,
-               download: bool | None = None) -> LoadedModel:
-    """Resolve a model spec and load it: eval mode, on ``device`` (CUDA if present), fp16 on CUDA.
+               download: bool | None = None, precision: str | None = None) -> LoadedModel:
+    """Resolve a model spec and load it: eval mode, on ``device`` (CUDA if present), running in
+    ``precision`` (``reclip.clip.precision``; None = fp16 on CUDA, fp32 elsewhere).
 
     ``download``: None = allowed unless HF_HUB_OFFLINE/RECLIP_OFFLINE is set; False = never.
     """
@@ -201,9 +217,13 @@ def load_model(spec: str, device: torch.device | str | None = None, *,
                     "(reinstall reclip, or regenerate it with the synthetic benchmark's trainer)"
                 )
             raise ModelLoadError(f"weights file not found: {parsed.path} (from model spec {spec!r})")
+        if is_regionclip(parsed.arch):
+            return wrap_model(build_regionclip(parsed.arch, parsed.path), parsed.text,
+                              tokenizer=tokenizer_for(parsed.arch), device=device, precision=precision,
+                              region_resize=REGION_RESIZE)
         obj = read_weights_file(parsed.path)
         if is_reclip_checkpoint(obj):
-            return _load_reclip_checkpoint(obj, parsed.path, parsed.text, device)
+            return _load_reclip_checkpoint(obj, parsed.path, parsed.text, device, precision)
         if parsed.arch is None:
             raise ModelLoadError(
                 f"{parsed.path} is not a reclip checkpoint (no format={CHECKPOINT_FORMAT!r}); "
@@ -212,7 +232,11 @@ def load_model(spec: str, device: torch.device | str | None = None, *,
         del obj
         _check_arch(parsed.arch)
         model = _create_open_clip(parsed.arch, str(parsed.path), quick_gelu=_openai_file(parsed))
-        return wrap_model(model, parsed.text, tokenizer=_tokenizer_for_arch(parsed.arch), device=device)
+        return wrap_model(model, parsed.text, tokenizer=_tokenizer_for_arch(parsed.arch), device=device,
+                          precision=precision)
+    if is_regionclip(parsed.arch):
+        raise ModelLoadError(f"model spec {spec!r}: a RegionCLIP model loads from its checkpoint file, "
+                             f"'{parsed.arch}:/path/to/regionclip_pretrained-cc_rn50.pth'")
     _check_arch(parsed.arch)
     tag = _tag_for(parsed.arch, parsed.tag)
     weights, cfg = resolve_tag_file(parsed.arch, tag, download)
@@ -220,12 +244,12 @@ def load_model(spec: str, device: torch.device | str | None = None, *,
                               mean=cfg.get("mean", OPENAI_MEAN), std=cfg.get("std", OPENAI_STD))
     name = f"{parsed.arch}:{tag}"
     return wrap_model(model, name, mean=cfg.get("mean"), std=cfg.get("std"),
-                      tokenizer=_tokenizer_for_arch(parsed.arch), device=device)
+                      tokenizer=_tokenizer_for_arch(parsed.arch), device=device, precision=precision)
 
 
 def load_models(specs: str | LoadedModel | Sequence[str | LoadedModel] | None,
                 device: torch.device | str | None = None, *,
-                download: bool | None = None) -> list[LoadedModel]:
+                download: bool | None = None, precision: str | None = None) -> list[LoadedModel]:
     """Several specs (or already-loaded models); None = ReCLIP's ensemble."""
     if specs is None:
         specs = DEFAULT_ENSEMBLE
@@ -234,7 +258,8 @@ def load_models(specs: str | LoadedModel | Sequence[str | LoadedModel] | None,
     specs = list(specs)
     if not specs:
         raise ModelLoadError("no models given; e.g. models=['ViT-B-32:openai']")
-    out = [s if isinstance(s, LoadedModel) else load_model(s, device, download=download) for s in specs]
+    out = [s if isinstance(s, LoadedModel) else load_model(s, device, download=download, precision=precision)
+           for s in specs]
     names = [m.name for m in out]
     if len(set(names)) != len(names):
         raise ModelLoadError(f"the same model is listed twice: {names}")

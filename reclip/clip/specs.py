@@ -13,6 +13,9 @@
   which carries its own architecture config.
 - ``"synthetic"``: the project's small shipped checkpoint, ``reclip/assets/synthetic.pt``.
 
+A ``"file"`` spec whose name is ``regionclip-RN50`` or ``regionclip-RN50x4`` loads one of
+RegionCLIP's released detectron2 checkpoints (``reclip.clip.regionclip``).
+
 Nothing is downloaded unless it is missing from the local caches and downloads are
 allowed (see ``reclip.clip.weights``).
 """

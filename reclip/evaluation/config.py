@@ -45,6 +45,7 @@ class EvalConfig:
     limit: int | None = None
     device: str | None = field(default=None, compare=False)
     proposal_cache: str | None = field(default=None, compare=False)
+    precision: str | None = None          # reclip.clip.precision; None: the device's default
 
     def check(self) -> None:
         """A ReclipError for what no run can use (no proposals named, a bad limit)."""
@@ -64,6 +65,8 @@ class EvalConfig:
         d = asdict(self)
         d.pop("device")
         d.pop("proposal_cache")
+        if d["precision"] is None:      # runs recorded before the option had none
+            d.pop("precision")
         d["models"], d["methods"] = list(self.models), list(self.methods)
         return d
 

@@ -85,6 +85,8 @@ def _locator(config: EvalConfig) -> Locator:
     options: dict[str, Any] = {"methods": list(config.methods)}
     if config.device:
         options["device"] = config.device
+    if config.precision:
+        options["precision"] = config.precision
     return Locator.from_pretrained(list(config.models), **options)
 
 

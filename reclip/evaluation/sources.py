@@ -61,7 +61,8 @@ def proposal_source(config: EvalConfig, dataset: Dataset, warn: Callable[[str], 
 
 def _spec_source(config: EvalConfig) -> ProposalSource:
     """A detector or SAM source: built once (its weights checked now, before any scoring)."""
-    source = spec_source(config.proposals, cache_dir=config.proposal_cache, device=config.device)
+    source = spec_source(config.proposals, cache_dir=config.proposal_cache, device=config.device,
+                         precision=config.precision)
     masks = any(part.name in MASK_SOURCES for part in _parts(parse_spec(config.proposals)))
     return ProposalSource(config.proposals, lambda image_id, image: source(image), masks)
 

@@ -154,7 +154,7 @@ def local_features(model: torch.nn.Module, image: Image.Image, proposals: Sequen
 
 
 def global_local_features(model: torch.nn.Module, image: Image.Image, proposals: Sequence[Proposal],
-                          image_size: int, mean, std, alpha: float = 0.85,
+                          image_size: int, mean, std, alpha: float = GLOBAL_LOCAL_ALPHA,
                           fill: Colour | int | None = None) -> torch.Tensor:
     """(N, D) Global-Local CLIP visual features ``alpha * global + (1 - alpha) * local``, unnormalised.
 
@@ -162,8 +162,7 @@ def global_local_features(model: torch.nn.Module, image: Image.Image, proposals:
     by default the normalisation mean colour, i.e. ~zero after normalisation.
     Every proposal needs a mask (HxW, the image's size); ViT towers only.
     """
-    if not 0.0 <= float(alpha) <= 1.0:
-        raise ReclipError(f"alpha mixes global and local features and must be in [0, 1]; got {alpha}")
+    _check_options({"alpha": alpha})
     g = global_features(model, image, proposals, image_size, mean, std)
     if alpha == 1.0:
         return g
@@ -171,9 +170,16 @@ def global_local_features(model: torch.nn.Module, image: Image.Image, proposals:
     return alpha * g + (1.0 - alpha) * local
 
 
-@isolation_method("global_local", family=FEATURES, towers=("vit",), needs_mask=True, mixes_head=True)
+def _check_options(options) -> None:
+    alpha = options["alpha"]
+    if not 0.0 <= float(alpha) <= 1.0:
+        raise ReclipError(f"alpha mixes global and local features and must be in [0, 1]; got {alpha}")
+
+
+@isolation_method("global_local", family=FEATURES, towers=("vit",), needs_mask=True, mixes_head=True,
+                  check=_check_options)
 def global_local(model: LoadedModel, image: Image.Image, proposals: Sequence[Proposal], *,
-                 alpha: float = GLOBAL_LOCAL_ALPHA, **_options) -> torch.Tensor:
+                 alpha: float = GLOBAL_LOCAL_ALPHA) -> torch.Tensor:
     """The registered method: ``global_local_features`` of a loaded model."""
     return global_local_features(model.model, image, proposals, model.image_size, model.mean, model.std,
                                  alpha=alpha)

@@ -35,7 +35,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from interpreter import Proposal
 from reclip.clip.pixels import Colour
 from reclip.isolation.registry import (
-    PIXELS, IsolationError, check_methods, get_method, isolation_method, require_masks,
+    PIXELS, IsolationError, check_methods, get_method, isolation_method, parse_method, require_masks,
 )
 from reclip.masks import check_mask
 
@@ -166,13 +166,14 @@ def _mask_image(image: Image.Image, proposal: Proposal) -> Image.Image:
 def isolate_many(image: Image.Image, proposals: Sequence[Proposal], method: str) -> list[Image.Image]:
     """The RGB images CLIP sees for ``proposals`` under the pixel method ``method`` (not yet
     resized); backgrounds are computed once per call. Masks are checked before any work."""
-    entry = get_method(check_methods([method], PIXELS)[0])
+    spec = parse_method(check_methods([method], PIXELS)[0])
+    entry = get_method(spec.name)
     image = _rgb(image)
     if entry.needs_mask:
         require_masks(method, proposals)
         for p in proposals:
             check_mask(p.mask, image.width, image.height)
-    return entry.run(image, list(proposals))
+    return entry.run(image, list(proposals), **spec.kwargs)
 
 
 def isolate(image: Image.Image, proposal: Proposal, method: str) -> Image.Image:

@@ -10,7 +10,10 @@ An isolation method is one registered function plus what the scorer must know ab
   in an ensemble a model whose tower does not fit is skipped for that method;
 - ``needs_mask``: every proposal must carry a mask covering the image;
 - ``prompt``: the text CLIP reads for a find under this method;
-- ``mixes_head``: the text feature is ``beta * sentence + (1 - beta) * head phrase``.
+- ``mixes_head``: the text feature is ``beta * sentence + (1 - beta) * head phrase``;
+- ``options``: the function's keyword-only parameters and their defaults. A method spec
+  carries its own values, ``"global_local?alpha=0.95"`` (``&`` between options), so the
+  scorer never knows any method's options (``parse_method``); ``check`` validates them.
 
 A new method is one function::
 
@@ -25,8 +28,9 @@ Installed packages can offer methods through the entry point group ``reclip_isol
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from primitives import ReclipError
 from foundation.catalog import Catalog
@@ -51,6 +55,8 @@ class IsolationMethod:
     needs_mask: bool = False
     prompt: Callable[[str], str] = field(default=photo_prompt, repr=False)
     mixes_head: bool = False
+    options: tuple[tuple[str, Any], ...] = ()
+    check: Callable[[Mapping[str, Any]], None] | None = field(default=None, repr=False)
 
     def runs_on(self, tower_family: str | None) -> bool:
         """Whether a model with this image-tower family can run the method."""
@@ -75,21 +81,83 @@ ISOLATION: Catalog[IsolationMethod] = Catalog("isolation", "isolation method", a
 
 def isolation_method(name: str, *, family: str = PIXELS, towers: Sequence[str] | None = None,
                      needs_mask: bool = False, prompt: Callable[[str], str] = photo_prompt,
-                     mixes_head: bool = False) -> Callable[[Callable], Callable]:
-    """Register the decorated function as the isolation method ``name``."""
+                     mixes_head: bool = False,
+                     check: Callable[[Mapping[str, Any]], None] | None = None) -> Callable[[Callable], Callable]:
+    """Register the decorated function as the isolation method ``name``; its keyword-only
+    parameters with defaults are the method's options, ``check`` (given the options of a
+    spec) raises on values it refuses."""
     if family not in (PIXELS, FEATURES):
         raise IsolationError(f"isolation method family must be {PIXELS!r} or {FEATURES!r}, got {family!r}")
 
     def decorate(fn: Callable) -> Callable:
         ISOLATION.add(name, IsolationMethod(name, fn, family, tuple(towers) if towers else None,
-                                            needs_mask, prompt, mixes_head))
+                                            needs_mask, prompt, mixes_head, _keyword_options(fn), check))
         return fn
 
     return decorate
 
 
+def _keyword_options(fn: Callable) -> tuple[tuple[str, Any], ...]:
+    return tuple((p.name, p.default) for p in inspect.signature(fn).parameters.values()
+                 if p.kind is p.KEYWORD_ONLY and p.default is not p.empty)
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """A method and the values of its options that differ from their defaults."""
+
+    name: str
+    options: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def text(self) -> str:
+        """Canonical spec text: the name, then ``?k=v&...`` sorted by key (defaults left out)."""
+        if not self.options:
+            return self.name
+        return self.name + "?" + "&".join(f"{k}={v}" for k, v in self.options)
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        return dict(self.options)
+
+
+def _option_value(method: str, key: str, raw: str, default: Any) -> Any:
+    kind = type(default)
+    try:
+        if kind is bool:
+            if raw.lower() not in ("true", "false", "1", "0"):
+                raise ValueError(raw)
+            return raw.lower() in ("true", "1")
+        return kind(raw) if kind in (int, float, str) else raw
+    except ValueError:
+        raise IsolationError(f"isolation method {method!r}: option {key}={raw!r} is not "
+                             f"a {kind.__name__}") from None
+
+
+def parse_method(spec: str | MethodSpec) -> MethodSpec:
+    """``"name"`` or ``"name?key=value&key=value"`` checked against the method's options."""
+    if isinstance(spec, MethodSpec):   # a method object: checked as its text would be
+        spec = spec.text
+    name, _, rest = str(spec).strip().partition("?")
+    entry = get_method(name.strip())
+    defaults = dict(entry.options)
+    given: dict[str, Any] = {}
+    for item in filter(None, (part.strip() for part in rest.split("&"))):
+        key, eq, raw = (t.strip() for t in item.partition("="))
+        if key not in defaults or not eq:
+            known = ", ".join(f"{k}={v}" for k, v in entry.options) or "none"
+            raise IsolationError(f"isolation method {entry.name!r} has no option {item!r} "
+                                 f"(its options, with defaults: {known})")
+        given[key] = _option_value(entry.name, key, raw, defaults[key])
+    if entry.check is not None:
+        entry.check({**defaults, **given})
+    return MethodSpec(entry.name, tuple(sorted((k, v) for k, v in given.items() if v != defaults[k])))
+
+
 def get_method(name: str) -> IsolationMethod:
-    """The registered method ``name``; an unknown name is an IsolationError naming the nearest ones."""
+    """The registered method ``name`` (a spec's options are ignored here); an unknown name is an
+    IsolationError naming the nearest ones."""
+    name = str(name).partition("?")[0].strip()
     if name not in ISOLATION:
         raise IsolationError(ISOLATION.unknown(name))
     return ISOLATION.get(name)
@@ -100,19 +168,20 @@ def method_names(family: str | None = None) -> tuple[str, ...]:
     return tuple(n for n, m in ISOLATION.all().items() if family is None or m.family == family)
 
 
-def check_methods(methods: Sequence[str] | str, family: str | None = None) -> tuple[str, ...]:
-    """Method names as a tuple (from a list or "crop,blur"), each registered (of ``family``) once."""
+def check_methods(methods: Sequence[str | MethodSpec] | str, family: str | None = None) -> tuple[str, ...]:
+    """Canonical method specs as a tuple (from a list or "crop,blur"), each registered (of
+    ``family``) and given once; options are checked (``parse_method``)."""
     if isinstance(methods, str):
         methods = [m.strip() for m in methods.split(",") if m.strip()]
-    methods = tuple(methods)
     allowed = method_names(family)
     if not methods:
         raise IsolationError(f"no isolation method given; choose from {', '.join(allowed)}")
-    for m in methods:
-        get_method(m)
-        if m not in allowed:
+    specs = [parse_method(m) for m in methods]
+    methods = tuple(s.text for s in specs)
+    for spec in specs:
+        if spec.name not in allowed:
             raise IsolationError(
-                f"isolation method {m!r} is not a {family} method; those are {', '.join(allowed)}")
+                f"isolation method {spec.name!r} is not a {family} method; those are {', '.join(allowed)}")
     if len(set(methods)) != len(methods):
         raise IsolationError(f"isolation methods repeated: {list(methods)}")
     return methods

@@ -96,17 +96,22 @@ class DetectorSource:
     ``score_threshold`` drops weak detections, ``nms_iou`` suppresses overlapping boxes
     across labels (class-agnostic; the model's own NMS is per class), ``max_proposals``
     caps the count (highest scores kept). Other keyword options go to the torchvision
-    model (``min_size``, ``rpn_post_nms_top_n_test``, ...).
+    model (``min_size``, ``rpn_post_nms_top_n_test``, ...). ``precision`` (fp32 / fp16 / bf16;
+    None: fp16 on CUDA, fp32 elsewhere) is the autocast dtype of the forward
+    (``reclip.clip.precision``); boxes and scores come back as float32.
     """
 
     def __init__(self, name: str, weights: str | None = None, *, score_threshold: float = 0.3,
                  max_proposals: int = 100, nms_iou: float = 0.7, device: str | None = None,
-                 **model_options: Any) -> None:
+                 precision: str | None = None, **model_options: Any) -> None:
+        from reclip.clip.precision import resolve_precision
+
         self.detector = DETECTORS[name]
         self.score_threshold = float(score_threshold)
         self.max_proposals = int(max_proposals)
         self.nms_iou = float(nms_iou)
         self.device = torch_device(device)
+        self.precision = resolve_precision(precision, self.device)
         path = weights_path(self.detector, weights)
         self.model = _load_model(self.detector, path, model_options).to(self.device)
         self.labels = coco_categories()
@@ -118,8 +123,10 @@ class DetectorSource:
         """One forward pass over all ``images`` (a list of tensors, as torchvision batches)."""
         import torch
 
+        from reclip.clip.precision import autocast
+
         tensors = [_to_tensor(image).to(self.device) for image in images]
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(self.precision, self.device):
             outputs = self.model(tensors)
         return [self._proposals(out, image.size) for out, image in zip(outputs, images)]
 
@@ -128,7 +135,7 @@ class DetectorSource:
         import torchvision
 
         w, h = size
-        boxes, scores, labels = out["boxes"], out["scores"], out["labels"]
+        boxes, scores, labels = out["boxes"].float(), out["scores"].float(), out["labels"]
         boxes = torch.stack([boxes[:, 0].clamp(0, w), boxes[:, 1].clamp(0, h),
                              boxes[:, 2].clamp(0, w), boxes[:, 3].clamp(0, h)], dim=1)
         keep = (scores >= self.score_threshold) & (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])

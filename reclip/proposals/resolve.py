@@ -18,13 +18,15 @@ _built: OrderedDict[tuple, Any] = OrderedDict()
 
 
 def proposal_source(spec: str | os.PathLike, *, cache_dir: str | os.PathLike | None = None,
-                    device: str | None = None, image_id: Any = None) -> CachedSource:
+                    device: str | None = None, image_id: Any = None,
+                    precision: str | None = None) -> CachedSource:
     """The source ``spec`` names (``maskrcnn``, ``fasterrcnn:W.pth``, ``sam:CKPT``,
     ``maskrcnn+sam:CKPT``, ``file:P.json`` or a path), its results cached per (image, spec)
-    in memory and, with ``cache_dir``, on disk. Building it checks its weights (fast errors)."""
-    key = (str(spec), device, None if image_id is None else str(image_id))
+    in memory and, with ``cache_dir``, on disk. Building it checks its weights (fast errors).
+    ``precision`` reaches the sources that run a model (detectors, SAM)."""
+    key = (str(spec), device, None if image_id is None else str(image_id), precision)
     if key not in _built:
-        _built[key] = build_source(str(spec), device=device, image_id=image_id)
+        _built[key] = build_source(str(spec), device=device, image_id=image_id, precision=precision)
         while len(_built) > BUILT_SOURCES:
             _built.popitem(last=False)
     _built.move_to_end(key)

@@ -4,6 +4,12 @@
 dropped and the count capped; ``BOXES+sam:CHECKPOINT`` prompts SAM with another source's boxes
 (FGVP's recipe: detector boxes, SAM masks). The architecture (vit_b, vit_l, vit_h or any
 other size) is read from the checkpoint's tensor shapes, so the file name does not matter.
+
+Every mask is cleaned up as SAM's own post-processing does (``min_mask_region_area`` of its
+automatic generator, ``remove_small_regions`` with OpenCV's connected components): holes, then
+islands, under ``min_region_area`` pixels are removed. All boxes of an image go to SAM's decoder
+as one prompt batch; the automatic generator's point batch is sized to the device
+(``points_per_batch``). The model runs in ``precision`` (``reclip.clip.precision``).
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ CHECKPOINTS = {  # the official files, by model type
     "vit_h": "sam_vit_h_4b8939.pth", "vit_l": "sam_vit_l_0b3195.pth", "vit_b": "sam_vit_b_01ec64.pth",
 }
 DOWNLOAD_ROOT = "https://dl.fbaipublicfiles.com/segment_anything/"
+MIN_REGION_AREA = 100     # pixels: SAM's paper's clean-up of its automatic masks
+CPU_POINTS_PER_BATCH = 64  # SamAutomaticMaskGenerator's default
 
 
 class SamUnavailable(ReclipError):
@@ -111,21 +119,34 @@ class SamSource:
     ``stability_score_thresh`` pass (random weights need both at 0) and ``box_nms_thresh``
     does not suppress them; masks under ``min_area`` (a fraction of the image) are dropped
     and at most ``max_proposals`` kept, best predicted IoU first. Prompted: one mask per
-    box, cut to its box (``clip_to_box``), the box's label and score kept.
+    box, cut to its box (``clip_to_box``), the box's label and score kept. Both: holes and
+    islands under ``min_region_area`` pixels removed (``remove_small_regions``).
+    ``points_per_batch``: point prompts per decoder batch (None: ``points_per_batch(device)``).
     """
 
     def __init__(self, checkpoint: str, *, prompts: ProposalSource | None = None, points_per_side: int = 32,
                  pred_iou_thresh: float = 0.88, stability_score_thresh: float = 0.95,
                  box_nms_thresh: float = 0.7, min_area: float = 0.0005, max_proposals: int = 100,
-                 clip_to_box: bool = True, device: str | None = None) -> None:
+                 clip_to_box: bool = True, min_region_area: int = MIN_REGION_AREA,
+                 points_per_batch: int | None = None, device: str | None = None,
+                 precision: str | None = None) -> None:
+        from reclip.clip.precision import autocast_forward, resolve_precision
+
         sa = _segment_anything()
         self.model = load_sam(checkpoint, device)
+        device = next(self.model.parameters()).device
+        self.precision = resolve_precision(precision, device)
+        for part in (self.model.image_encoder, self.model.prompt_encoder, self.model.mask_decoder):
+            autocast_forward(part, self.precision, device)
         self.prompts = prompts
         self.min_area, self.max_proposals, self.clip_to_box = float(min_area), int(max_proposals), bool(clip_to_box)
+        self.min_region_area = int(min_region_area)
         self.predictor = sa.SamPredictor(self.model)
         self.generator = sa.SamAutomaticMaskGenerator(
             self.model, points_per_side=int(points_per_side), pred_iou_thresh=float(pred_iou_thresh),
-            stability_score_thresh=float(stability_score_thresh), box_nms_thresh=float(box_nms_thresh))
+            stability_score_thresh=float(stability_score_thresh), box_nms_thresh=float(box_nms_thresh),
+            points_per_batch=int(points_per_batch or _points_per_batch(device)),
+            min_mask_region_area=self.min_region_area)
 
     def __call__(self, image: Image.Image) -> list[Proposal]:
         import torch
@@ -156,10 +177,46 @@ class SamSource:
         masks = masks[:, 0].cpu().numpy()
         out = []
         for p, mask in zip(boxes, masks):
+            mask = remove_small_regions(mask, self.min_region_area)
             if self.clip_to_box:
                 mask = mask & box_region(p.box, mask.shape)
             out.append(Proposal(p.box, mask if mask.any() else p.mask, p.label, p.score))
         return out
+
+
+def _points_per_batch(device: torch.device) -> int:
+    """Point prompts per decoder batch: SAM's 64 on the CPU; on CUDA 64 per 10 GiB of device
+    memory, at most 512 (each point holds 3 image-sized float masks until thresholded)."""
+    import torch
+
+    if device.type != "cuda":
+        return CPU_POINTS_PER_BATCH
+    gib = torch.cuda.get_device_properties(device).total_memory / 2 ** 30
+    return int(min(512, max(CPU_POINTS_PER_BATCH, CPU_POINTS_PER_BATCH * (gib // 10))))
+
+
+def remove_small_regions(mask: np.ndarray, min_area: int) -> np.ndarray:
+    """``mask`` (HxW bool) with holes and then islands under ``min_area`` pixels removed, as SAM's
+    own post-processing does (8-connected components, OpenCV); when every island is small the
+    largest stays, so a mask never vanishes."""
+    import cv2
+
+    out = np.asarray(mask, dtype=bool)
+    if min_area <= 0 or not out.any():
+        return out
+    for holes in (True, False):
+        work = (~out if holes else out).astype(np.uint8)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(work, connectivity=8)
+        sizes = stats[1:, cv2.CC_STAT_AREA]
+        small = np.flatnonzero(sizes < min_area) + 1
+        if len(small) == 0:
+            continue
+        if holes:
+            out = out | np.isin(labels, small)
+        else:
+            keep = np.setdiff1d(np.arange(1, count), small)
+            out = np.isin(labels, keep if len(keep) else [int(np.argmax(sizes)) + 1])
+    return out
 
 
 def mask_box(mask: np.ndarray) -> list[float]:

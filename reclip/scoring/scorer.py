@@ -20,12 +20,19 @@ Speed: region embeddings are cached (LRU, bounded by entries) under
 model's image encoder as one batch (split only beyond ``max_batch``).
 ``ClipScorer.stats`` counts hits, misses, encoder forwards and images encoded.
 
+A method's options travel with it as a spec (``"global_local?alpha=0.95"``,
+``reclip.isolation.parse_method``): the scorer hands each method its own options and knows
+none of them. Every forward runs in its model's precision (``LoadedModel.autocast``);
+embeddings leave the model as float32.
+
 Model/method pairs a model cannot do (``IsolationMethod.towers``: ``global_local`` needs a
 ViT, ``region`` a ResNet) are skipped in an ensemble; a method no model can do is an error.
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from typing import Any, Iterable, Sequence
 
 import numpy as np
@@ -34,19 +41,27 @@ from PIL import Image
 
 from interpreter import Proposal, as_proposals
 from primitives import ReclipError
-from reclip.clip.loading import LoadedModel, load_models, place
+from reclip.clip.loading import LoadedModel, load_models, place, resolve_device
 from reclip.clip.pixels import square_pixels, to_square
 from reclip.clip.text import encode_text
 from reclip.isolation import (
-    FEATURES, IsolationError, IsolationMethod, check_methods, get_method, isolate_many, require_masks,
+    FEATURES, IsolationError, IsolationMethod, MethodSpec, check_methods, get_method, isolate_many,
+    parse_method, require_masks,
 )
-from reclip.isolation.global_local import GLOBAL_LOCAL_ALPHA
 from reclip.scoring.cache import ImageKeys, LRUCache, ScorerStats, mask_key
 
 DEFAULT_METHODS = ("crop", "blur")          # ReCLIP's
 DEFAULT_CACHE_SIZE = 20_000                 # region embeddings (~2 KB each at D=512)
 DEFAULT_TEXT_CACHE_SIZE = 5_000
 GLOBAL_LOCAL_BETA = 0.5
+
+
+def _on_device(model: LoadedModel, device: torch.device | str) -> LoadedModel:
+    """``model`` itself when it is on ``device``; else a copy placed there (never moved in place)."""
+    target = resolve_device(device)
+    if model.device == target or (target.index is None and model.device.type == target.type):
+        return model
+    return dataclasses.replace(model, model=place(copy.deepcopy(model.model), target))
 
 
 def _normalise(x: torch.Tensor) -> torch.Tensor:
@@ -57,15 +72,18 @@ def _normalise(x: torch.Tensor) -> torch.Tensor:
 class ClipScorer:
     """The open_clip Scorer: ``score(image, proposals, texts) -> (len(texts), N)`` logits.
 
-    ``models``: LoadedModel objects (``reclip.clip.load_model``); ``methods``: names
-    registered in ``reclip.isolation.ISOLATION``; ``subtract``: None or a bank of captions
+    ``models``: LoadedModel objects (``reclip.clip.load_model``); with ``device``, those not
+    already there are copied to it (the caller's objects stay where they are); ``methods``:
+    names registered in ``reclip.isolation.ISOLATION``, or specs with options
+    (``"global_local?alpha=0.95"``); ``subtract``: None or a bank of captions
     whose mean logits are subtracted (Red Circle). ``cache_size`` / ``text_cache_size``
     bound the embedding caches (entries); ``max_batch`` splits very large encoder batches.
     """
 
-    def __init__(self, models: Sequence[LoadedModel] | LoadedModel, methods: Sequence[str] | str = DEFAULT_METHODS,
+    def __init__(self, models: Sequence[LoadedModel] | LoadedModel,
+                 methods: Sequence[str | MethodSpec] | str = DEFAULT_METHODS,
                  subtract: Sequence[str] | None = None, *, cache_size: int = DEFAULT_CACHE_SIZE,
-                 text_cache_size: int = DEFAULT_TEXT_CACHE_SIZE, alpha: float = GLOBAL_LOCAL_ALPHA,
+                 text_cache_size: int = DEFAULT_TEXT_CACHE_SIZE,
                  beta: float = GLOBAL_LOCAL_BETA, max_batch: int = 256,
                  device: torch.device | str | None = None):
         if isinstance(models, LoadedModel):
@@ -74,18 +92,17 @@ class ClipScorer:
         if not self.models or not all(isinstance(m, LoadedModel) for m in self.models):
             raise ReclipError("ClipScorer needs a non-empty list of LoadedModel (see reclip.clip.load_model)")
         if device is not None:
-            for m in self.models:
-                m.model = place(m.model, device)
+            self.models = [_on_device(m, device) for m in self.models]
         self.methods = check_methods(methods)
+        self._specs: dict[str, MethodSpec] = {m: parse_method(m) for m in self.methods}
         self._entries: dict[str, IsolationMethod] = {m: get_method(m) for m in self.methods}
         self._pairs = self._model_method_pairs()
         if isinstance(subtract, str):
             subtract = [subtract]
         self.subtract = [str(s) for s in subtract] if subtract else None
-        for name, v in (("alpha", alpha), ("beta", beta)):
-            if not 0.0 <= float(v) <= 1.0:
-                raise ReclipError(f"{name} must be in [0, 1]; got {v}")
-        self.alpha, self.beta = float(alpha), float(beta)
+        if not 0.0 <= float(beta) <= 1.0:
+            raise ReclipError(f"beta must be in [0, 1]; got {beta}")
+        self.beta = float(beta)
         if int(max_batch) < 1:
             raise ReclipError(f"max_batch must be >= 1; got {max_batch}")
         self.max_batch = int(max_batch)
@@ -98,10 +115,11 @@ class ClipScorer:
     def from_pretrained(cls, models: str | Iterable[str] | None = None,
                         methods: Sequence[str] | str = DEFAULT_METHODS, *,
                         device: torch.device | str | None = None, download: bool | None = None,
-                        **options: Any) -> "ClipScorer":
-        """Load model specs (default: ReCLIP's RN50x16 + ViT-B-32 OpenAI ensemble) and build a scorer."""
+                        precision: str | None = None, **options: Any) -> "ClipScorer":
+        """Load model specs (default: ReCLIP's RN50x16 + ViT-B-32 OpenAI ensemble) and build a
+        scorer; ``precision`` fp32 / fp16 / bf16 (None: fp16 on CUDA, fp32 elsewhere)."""
         loaded = load_models(models if models is None or isinstance(models, str) else list(models),
-                             device, download=download)
+                             device, download=download, precision=precision)
         return cls(loaded, methods, **options)
 
     # ------------------------------------------------------------------ public
@@ -212,7 +230,7 @@ class ClipScorer:
 
     def _encode_images(self, model: LoadedModel, squares: Sequence[Image.Image]) -> torch.Tensor:
         chunks = []
-        with torch.inference_mode():
+        with torch.inference_mode(), model.autocast():
             for start in range(0, len(squares), self.max_batch):
                 batch = square_pixels(squares[start:start + self.max_batch], model.image_size,
                                       model.mean, model.std, model.device, model.dtype)
@@ -223,8 +241,8 @@ class ClipScorer:
 
     def _features(self, model: LoadedModel, method: str, image: Image.Image,
                   proposals: Sequence[Proposal]) -> torch.Tensor:
-        with torch.inference_mode():
-            feats = self._entries[method].run(model, image, proposals, alpha=self.alpha)
+        with torch.inference_mode(), model.autocast():
+            feats = self._entries[method].run(model, image, proposals, **self._specs[method].kwargs)
         self.stats.image_forwards += 1
         self.stats.images_encoded += len(proposals)
         return _normalise(feats).cpu()
@@ -238,7 +256,7 @@ class ClipScorer:
         self.stats.text_hits += sum(g is not None for g in got)
         self.stats.text_misses += sum(g is None for g in got)
         if miss:
-            with torch.inference_mode():
+            with torch.inference_mode(), model.autocast():
                 tokens = model.tokenizer(miss).to(model.device)
                 feats = encode_text(model.model, tokens).float().cpu()
             self.stats.text_forwards += 1

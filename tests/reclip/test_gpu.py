@@ -30,7 +30,7 @@ def test_clip_scorer_on_cuda_matches_cpu():
 
     image, proposals, texts = demo_scene()
     cpu = ClipScorer.from_pretrained("synthetic", device="cpu").score(image, proposals, texts)
-    gpu = ClipScorer.from_pretrained("synthetic", device="cuda").score(image, proposals, texts)
+    gpu = ClipScorer.from_pretrained("synthetic", device="cuda", precision="fp32").score(image, proposals, texts)
     assert gpu.shape == cpu.shape
     assert (gpu.argmax(axis=1) == cpu.argmax(axis=1)).all()
     # float32 on both, different kernels (TF32 matmuls on the GPU): a small fraction of the spread
@@ -80,3 +80,74 @@ def share_matched(got, want, atol: float) -> float:
     nearest = np.abs(a - b).max(axis=2).min(axis=1)
     print(f"matched {np.mean(nearest <= atol):.2f} of {len(got)} boxes within {atol} px")
     return float(np.mean(nearest <= atol))
+
+
+# -- half precision: fp16 (the CUDA default) against fp32 on the same GPU ------------------------
+
+def spread_ok(half: np.ndarray, full: np.ndarray) -> float:
+    """The largest |fp16 - fp32| logit difference as a share of the fp32 logits' spread."""
+    return float(np.abs(half - full).max() / max(np.ptp(full), 1e-6))
+
+
+def test_fp16_is_the_cuda_default_and_matches_fp32_on_the_demo():
+    from reclip.scoring import ClipScorer
+
+    image, proposals, texts = demo_scene()
+    default = ClipScorer.from_pretrained("synthetic", device="cuda")
+    assert default.models[0].precision == "fp16"
+    half = default.score(image, proposals, texts)
+    full = ClipScorer.from_pretrained("synthetic", device="cuda", precision="fp32").score(image, proposals, texts)
+    assert half.dtype == np.float32
+    assert (half.argmax(axis=1) == full.argmax(axis=1)).all()
+    share = spread_ok(half, full)
+    print(f"demo: fp16 vs fp32 max |diff| = {share:.4f} of the spread")
+    assert share < 0.01
+
+
+def test_fp16_matches_fp32_on_200_synthetic_expressions():
+    from reclip import Locator
+    from reclip.scoring import ClipScorer
+    from reclip.synthetic.expressions import generate
+
+    half = ClipScorer.from_pretrained("synthetic", device="cuda", precision="fp16")
+    full = ClipScorer.from_pretrained("synthetic", device="cuda", precision="fp32")
+    cases = []
+    for _, scene, expressions in generate(0, 60):
+        cases += [(scene, e) for e in expressions]
+        if len(cases) >= 200:
+            break
+    cases = cases[:200]
+    worst, same_choice = 0.0, 0
+    for scene, e in cases:
+        proposals = scene.proposals()
+        h, f = half.score(scene.image, proposals, [e.text]), full.score(scene.image, proposals, [e.text])
+        assert h.argmax() == f.argmax(), e.text
+        worst = max(worst, spread_ok(h, f))
+        same_choice += Locator(half).locate(scene.image, e.text, proposals).index == \
+            Locator(full).locate(scene.image, e.text, proposals).index
+    print(f"200 synthetic expressions: worst fp16 vs fp32 = {worst:.4f} of the spread; "
+          f"same chosen proposal {same_choice}/200")
+    assert worst < 0.01 and same_choice == 200
+
+
+def test_fp16_detector_and_region_path_on_cuda(random_maskrcnn):
+    from reclip.clip import model_from_config, wrap_model
+    from reclip.proposals.detectors import DetectorSource
+    from reclip.scoring import ClipScorer
+
+    image, proposals, texts = demo_scene()
+    detector = DetectorSource("maskrcnn", str(random_maskrcnn), device="cuda", score_threshold=0.0,
+                              max_proposals=20, min_size=320, max_size=480)
+    assert detector.precision == "fp16"
+    found = detector(image)
+    assert found and all(np.isfinite(p.box).all() for p in found)
+    cfg = {"embed_dim": 64, "vision_cfg": {"image_size": 224, "layers": [2, 2, 2, 2], "width": 32},
+           "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 4, "layers": 2}}
+    torch.manual_seed(0)
+    model = model_from_config(cfg)
+    half = wrap_model(model, "rn-fp16", device="cuda")
+    full = wrap_model(model_from_config(cfg), "rn-fp32", device="cuda", precision="fp32")
+    full.model.load_state_dict(half.model.state_dict())
+    h = ClipScorer([half], methods=("region",)).score(image, proposals, texts)
+    f = ClipScorer([full], methods=("region",)).score(image, proposals, texts)
+    assert h.dtype == np.float32 and spread_ok(h, f) < 0.01

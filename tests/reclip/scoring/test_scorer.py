@@ -181,7 +181,7 @@ def test_mask_key_separates_masks_with_the_same_box(vit, image):
 
 def test_global_local_with_all_ones_masks_and_alpha_1_is_the_whole_image(vit, image):
     full = [Proposal(b, mask=np.ones((H, W), bool)) for b in BOXES]
-    sc = ClipScorer([vit], methods=["global_local"], alpha=1.0)
+    sc = ClipScorer([vit], methods=["global_local?alpha=1.0"])
     got = sc.score(image, full, ["dog"])
     whole = manual_logits(vit, image, [Proposal([0, 0, W, H])], ["dog"], "crop")
     np.testing.assert_allclose(got, np.repeat(whole, 4, axis=1), rtol=1e-4, atol=1e-3)
@@ -234,7 +234,13 @@ def test_bad_arguments(vit):
     with pytest.raises(ReclipError, match="listed twice"):
         ClipScorer([vit, vit])
     with pytest.raises(ReclipError, match="alpha"):
-        ClipScorer([vit], alpha=2)
+        ClipScorer([vit], methods=["global_local?alpha=2"])
+    with pytest.raises(ReclipError, match=r"'region' has no option 'alpha=0.9' \(its options, with defaults: none\)"):
+        ClipScorer([vit], methods=["region?alpha=0.9"])
+    with pytest.raises(ReclipError, match=r"no option 'beta=1'.*alpha=0.85"):
+        ClipScorer([vit], methods=["global_local?beta=1"])
+    with pytest.raises(ReclipError, match="option alpha='high' is not a float"):
+        ClipScorer([vit], methods=["global_local?alpha=high"])
 
 
 def test_locator_runs_programs_on_the_clip_scorer(vit, image):
