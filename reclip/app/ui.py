@@ -4,9 +4,10 @@ Gradio is imported here only, and only when a page is built (``reclip[app]`` is 
 extra). Offline means: no analytics, no version check, no share link, no server-side
 rendering process, and a theme whose fonts are the system's (no web fonts); the page's
 JS and CSS come from the local server. The browser test fails on any request elsewhere.
-"""
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: Gradio reads the callbacks' annotations
+(``gr.Request``, ``gr.SelectData``) as objects to know what to pass them.
+"""
 
 import os
 from dataclasses import dataclass
@@ -37,8 +38,7 @@ INTRO = ("# reclip workbench\nType an expression and press **Locate**; edit the 
 
 def gradio() -> Any:
     """Gradio, imported offline; a clear error when the ``app`` extra is not installed."""
-    for name, value in OFFLINE_ENVIRONMENT.items():
-        os.environ.setdefault(name, value)
+    os.environ.update(OFFLINE_ENVIRONMENT)
     try:
         import gradio as gr
     except ImportError:
