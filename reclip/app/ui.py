@@ -129,19 +129,24 @@ def _source_choices(workbench: Workbench) -> list[tuple[str, str]]:
 
 @dataclass
 class Server:
-    """A running workbench: its ``url``; ``close()`` stops it."""
+    """A running workbench: its ``url``; ``block()`` serves until interrupted, ``close()`` stops it."""
 
     url: str
     page: Any
+
+    def block(self) -> None:
+        try:
+            self.page.block_thread()
+        finally:
+            self.close()
 
     def close(self) -> None:
         self.page.close()
 
 
-def serve(workbench: Workbench, host: str = APP_HOST, port: int = APP_PORT, *, block: bool = True,
-          quiet: bool = False) -> Server:
-    """Start the page's server on ``host:port`` (127.0.0.1 unless asked otherwise). With
-    ``block`` it runs until interrupted; otherwise it returns the running server."""
+def serve(workbench: Workbench, host: str = APP_HOST, port: int = APP_PORT, *, quiet: bool = True) -> Server:
+    """Start the page's server on ``host:port`` (127.0.0.1 unless asked otherwise), in the
+    background; ``Server.block()`` keeps it in the foreground."""
     gr = gradio()
     page = build(workbench)
     try:
@@ -149,12 +154,7 @@ def serve(workbench: Workbench, host: str = APP_HOST, port: int = APP_PORT, *, b
             server_name=host, server_port=port, share=False, inbrowser=False, ssr_mode=False,
             prevent_thread_lock=True, quiet=quiet, show_error=False, footer_links=[],
             enable_monitoring=False, mcp_server=False, theme=theme(gr), css=CSS)
-    except OSError as exc:
-        raise ReclipError(f"cannot listen on {host}:{port}: {exc} (choose another with --port)") from None
-    server = Server(url, page)
-    if block:
-        try:
-            page.block_thread()
-        finally:
-            server.close()
-    return server
+    except OSError:
+        raise ReclipError(f"cannot listen on {host}:{port}: the port is in use or the address is not "
+                          "this machine's (choose another with --port or --host)") from None
+    return Server(url, page)

@@ -64,8 +64,9 @@ def cmd_app(args: argparse.Namespace) -> int:
 
     gradio()   # a missing extra is reported before the model loads
     workbench = Workbench(load_locator(args), proposals=args.proposals, cases=args.cases)
-    print(f"reclip workbench on http://{args.host}:{args.port}/ (Ctrl-C stops it)", file=sys.stderr)
-    serve(workbench, args.host, args.port, block=True, quiet=True)
+    server = serve(workbench, args.host, args.port)
+    print(f"reclip workbench on {server.url} (Ctrl-C stops it)", file=sys.stderr, flush=True)
+    server.block()
     return 0
 
 

@@ -45,7 +45,7 @@ def served(locator, tmp_path, monkeypatch):
 
     monkeypatch.setattr(socket.socket, "connect", local_only)
     workbench = Workbench(locator, cases=tmp_path / "cases.jsonl")
-    server = serve(workbench, "127.0.0.1", free_port(), block=False, quiet=True)
+    server = serve(workbench, "127.0.0.1", free_port())
     yield workbench, server.url
     server.close()
     assert elsewhere == [], f"the server connected outside this machine: {elsewhere}"
