@@ -73,7 +73,8 @@ def build(workbench: Workbench) -> Any:
             with gr.Column(scale=5):
                 expression = gr.Textbox(label="Expression", elem_id="expression")
                 locate = gr.Button("Locate", variant="primary")
-                shown["program"] = gr.Code(label="Program", language=None, lines=3, elem_id="program")
+                shown["program"] = gr.Code(label="Program", language=None, lines=6, max_lines=16,
+                                            wrap_lines=True, elem_id="program")
                 run = gr.Button("Run program")
                 shown["program_error"] = gr.HTML(elem_id="program-error")
                 shown["answer"] = gr.Markdown(elem_id="answer")

@@ -25,6 +25,7 @@ from reclip.files import load_image
 from reclip.locator import Locator
 from reclip.proposals import proposal_source
 from reclip.report.diagnose import gold_proposal
+from reclip.report.explain import pretty_program
 from reclip.report.links import parse_gold, query_params
 from reclip.synthetic.demo import ASSETS as DEMO_ASSETS, demo_scene
 
@@ -106,8 +107,8 @@ class Workbench:
         program = _guarded(lambda: self.locator.compile(expression))
         if isinstance(program, str):
             return scene, {"message": program}
-        text = str(program)
-        scene.expression, scene.compiled = expression, text
+        scene.expression, scene.compiled = expression, str(program)
+        text = pretty_program(program)     # one argument per line where a call is long: for editing
         scene, out = self._run(scene, text)
         return scene, {**out, "program": text}
 

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from conftest import EXPRESSION, LEFT, RIGHT
+from grammar import parse_program
 from reclip.app import Workbench
 from reclip.cli.main import main
 from reclip.report.browser import CHROMIUM_ARGS, find_chromium
@@ -106,7 +107,8 @@ def test_the_workbench_loop_in_a_browser(browser_page, served, capsys):
     page.get_by_role("button", name="Locate").click()
     expect(page.locator("#answer")).to_contain_text(f"Answer: #{LEFT}", timeout=WAIT_MS)
     program = page.locator("#program .cm-content").inner_text()
-    assert program == str(workbench.locator.compile(EXPRESSION)) and "superlative(leftmost, " in program
+    assert parse_program(program) == workbench.locator.compile(EXPRESSION)
+    assert "superlative(leftmost, " in program
 
     # the program tree: choosing the superlative shows its matrix, as the trace page does
     trace = page.frame_locator("#trace-frame")
@@ -128,7 +130,7 @@ def test_the_workbench_loop_in_a_browser(browser_page, served, capsys):
     expect(page.locator("#diagnosis")).to_contain_text("superlative(rightmost")
 
     # a syntax error: line, column and caret under the code box; the answer stays
-    set_program(page, 'superlative(rightmost find("red triangle"))')
+    set_program(page, 'superlative(rightmost find("red triangle"))')   # a missing comma
     page.get_by_role("button", name="Run program").click()
     error = page.locator("#program-error pre")
     expect(error).to_contain_text("line 1, column 23", timeout=WAIT_MS)
