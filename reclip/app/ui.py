@@ -58,9 +58,9 @@ def build(workbench: Workbench) -> Any:
         gr.Markdown(INTRO)
         with gr.Row():
             with gr.Column(scale=5):
-                shown = {"picture": gr.Image(
-                    label="Proposals: click one to mark it as the right answer (gold)", type="pil",
-                    format="png", interactive=False, elem_id="picture", buttons=[])}
+                gr.Markdown("**Proposals**: click one to mark it as the right answer (gold)")
+                shown = {"picture": gr.Image(label="Proposals", show_label=False, type="pil", format="png",
+                                             interactive=False, elem_id="picture", buttons=[])}
                 shown["message"] = gr.Markdown(elem_id="message")
                 with gr.Accordion("Image and proposals", open=False):
                     image = gr.Image(label="Image", type="filepath", sources=["upload"], elem_id="image-upload")
@@ -69,7 +69,7 @@ def build(workbench: Workbench) -> Any:
                     source = gr.Dropdown(label="Proposal source (any spec reclip knows)", allow_custom_value=True,
                                          choices=_source_choices(workbench), elem_id="proposal-source",
                                          value=workbench.proposals or DEMO_PROPOSALS)
-                    load = gr.Button("Load proposals")
+                    load = gr.Button("Use this source")
             with gr.Column(scale=5):
                 expression = gr.Textbox(label="Expression", elem_id="expression")
                 locate = gr.Button("Locate", variant="primary")
@@ -108,10 +108,18 @@ def build(workbench: Workbench) -> Any:
         shown["picture"].select(on_select, [state], outputs)
         save.click(lambda s, p, c: emit(*workbench.on_save(scene_of(s), p, c)),
                    [state, shown["program"], cases], outputs)
-        inputs = [state, image, proposals_file, source]
-        for trigger in (image.upload, load.click):
-            trigger(lambda s, i, f, src: emit(*workbench.on_inputs(scene_of(s), i or _path(s), f, src)),
-                    inputs, outputs)
+        # a new image takes the uploaded proposals file, else the source; a new file is read at
+        # once; the button uses the source (and drops the file, so what is shown is what is used)
+        image.upload(lambda s, i, f, src: emit(*workbench.on_inputs(scene_of(s), i, f, src)),
+                     [state, image, proposals_file, source], outputs)
+        proposals_file.upload(lambda s, i, f: emit(*workbench.on_inputs(scene_of(s), i or _path(s), f, None)),
+                              [state, image, proposals_file], outputs)
+
+        def use_source(scene: Any, path: Any, spec: str) -> dict:
+            return {**emit(*workbench.on_inputs(scene_of(scene), path or _path(scene), None, spec)),
+                    proposals_file: None}
+
+        load.click(use_source, [state, image, source], [*outputs, proposals_file])
     return page
 
 

@@ -97,7 +97,7 @@ def click_proposal(page, scene, index: int) -> None:
     img.click(position={"x": scale * (x0 + x1) / 2, "y": scale * (y0 + y1) / 2})
 
 
-def test_the_workbench_loop_in_a_browser(browser_page, served, capsys):
+def test_the_workbench_loop_in_a_browser(browser_page, served, capsys, tmp_path):
     page, expect = browser_page
     workbench, _ = served
     expect(page.locator("#answer")).to_contain_text("8 proposals", timeout=WAIT_MS)
@@ -152,3 +152,17 @@ def test_the_workbench_loop_in_a_browser(browser_page, served, capsys):
                      encoding="utf-8")
     assert main(["check", str(cases), "--method", "crop,blur"]) == 1
     assert "REGRESSION" in capsys.readouterr().out
+
+    # other proposals: a file uploaded for the image shown; a source whose weights are missing
+    boxes = tmp_path / "boxes.json"
+    boxes.write_text(json.dumps([[10, 10, 100, 100], [120, 20, 200, 200], [20, 120, 90, 200]]), encoding="utf-8")
+    page.get_by_text("Image and proposals").click()
+    page.locator("#proposals-file input[type=file]").set_input_files(str(boxes))
+    expect(page.locator("#message")).to_contain_text("3 proposals from boxes.json", timeout=WAIT_MS)
+    expect(page.locator("#answer")).to_contain_text("Type an expression and press Locate")
+    source = page.locator("#proposal-source input")
+    source.fill("maskrcnn:/no/such/weights.pth")
+    source.press("Enter")
+    page.get_by_role("button", name="Use this source").click()
+    expect(page.locator("#message")).to_have_text("maskrcnn weights file not found: /no/such/weights.pth",
+                                                  timeout=WAIT_MS)
