@@ -9,13 +9,13 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 from grammar.lexicon import LAST_ORDINALS, ORDINALS
 from interpreter import Proposal, Result
 from primitives import REGISTRY, Registry
 from reclip.report.diagnose import diagnose, salient
-from reclip.report.draw import draw_result
+from reclip.report.draw import ANSWER_COLOUR, draw_result
 from reclip.report.trace import trace_html
 
 # A small image (the synthetic scenes are 224 px) is drawn larger so its numbers stay readable.
@@ -56,7 +56,19 @@ def scene_picture(scene: Scene) -> Image.Image:
     gold = None if scene.gold_box is None else [k * v for v in scene.gold_box]
     chosen = scene.result.index if scene.result is not None else None
     labelled = salient(scene.result, scene.gold) if scene.result is not None else None
-    return draw_result(image, boxes, chosen=chosen, gold_box=gold, labelled=labelled)
+    drawing = draw_result(image, boxes, chosen=chosen, gold_box=gold, labelled=labelled)
+    return drawing if scene.result is None else _with_caption(
+        drawing, f"answer #{scene.result.index}  p={scene.result.probability:.3f}")
+
+
+def _with_caption(drawing: Image.Image, text: str) -> Image.Image:
+    """The drawing with a band under it naming the answer (below, so click positions keep their pixels)."""
+    font = ImageFont.load_default(size=max(13, drawing.width // 30))
+    band = round(font.size * 1.6)
+    out = Image.new("RGB", (drawing.width, drawing.height + band), "white")
+    out.paste(drawing, (0, 0))
+    ImageDraw.Draw(out).text((6, drawing.height + band * 0.2), text, fill=ANSWER_COLOUR, font=font)
+    return out
 
 
 def answer_text(scene: Scene) -> str:

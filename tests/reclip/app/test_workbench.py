@@ -38,6 +38,8 @@ def test_locate_shows_the_program_the_answer_and_the_trace(workbench):
     assert "superlative(leftmost, " in out["program"]
     assert f"**Answer: #{LEFT}**" in out["answer"]
     assert scene.result.index == LEFT and scene.compiled == str(compiled)
+    w, h = out["picture"].size     # the picture names the answer in a band under the image
+    assert w == 2 * scene.image.width and h > 2 * scene.image.height
     page = html.unescape(out["trace"])
     assert out["trace"].startswith('<iframe id="trace-frame"')
     assert page.count('class="tree-node') == len(scene.result.trace)   # the trace page's own tree
