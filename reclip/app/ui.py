@@ -89,7 +89,7 @@ def build(workbench: Workbench) -> Any:
         outputs = [state, *shown.values()]
 
         def emit(scene: Any, out: dict[str, Any]) -> dict:
-            return {state: scene, **{shown[k]: v for k, v in out.items() if k in shown}}
+            return {state: scene, **{shown[k]: v for k, v in out.items()}}   # every name has its component
 
         def scene_of(scene: Any) -> Any:   # a click that comes before the page's load event
             return scene if scene is not None else workbench.demo()

@@ -12,6 +12,7 @@ from conftest import EXPRESSION, LEFT, RIGHT, centre
 import reclip
 from primitives import REGISTRY
 from reclip.app import Workbench
+from reclip.app.workbench import OUTPUTS
 from reclip.app.views import vocabulary
 from reclip.locator import Locator
 from reclip.report import Gallery
@@ -78,6 +79,15 @@ def test_clicking_a_proposal_marks_the_gold_and_shows_the_diagnosis(workbench):
     assert 'id="gold-box"' in html.unescape(out["trace"])
     scene, out = workbench.on_select(scene, 1, 1)
     assert "No proposal there" in out["message"] and scene.gold == LEFT
+
+
+def test_callbacks_name_only_the_page_outputs(workbench, tmp_path):
+    scene, first = workbench.initial({})
+    scene, located_out = workbench.on_locate(scene, EXPRESSION)
+    outs = [first, located_out, workbench.on_run(scene, "find(")[1], workbench.on_select(scene, 0, 0)[1],
+            workbench.on_save(scene, "", str(tmp_path / "c.jsonl"))[1], workbench.on_inputs(scene, None, None, None)[1]]
+    assert all(set(out) <= set(OUTPUTS) for out in outs)
+    assert set(first) | set(located_out) == set(OUTPUTS)     # opening the page and locating fill them all
 
 
 def test_bad_inputs_say_what_is_wrong_and_keep_the_scene(workbench, tmp_path):
