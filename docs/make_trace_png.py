@@ -15,13 +15,9 @@ import re
 import tempfile
 from pathlib import Path
 
-from PIL import Image
-
+from reclip.report.browser import CHROMIUM_ARGS, find_chromium, shrink_png
 from reclip.synthetic.dataset import write_dataset
 from reclip.synthetic.evaluate import evaluate_synthetic
-
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 def pick_failure(gallery: Path) -> tuple[Path, str | None]:
@@ -41,7 +37,7 @@ def screenshot(page_path: Path, step: str | None, out: Path, chromium: str, widt
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=ARGS)
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": width, "height": 900})
         page.goto(page_path.as_uri())
         if step is not None:
@@ -50,8 +46,7 @@ def screenshot(page_path: Path, step: str | None, out: Path, chromium: str, widt
         height = min(1100, page.evaluate("document.body.scrollHeight"))
         page.screenshot(path=str(out), full_page=True, clip={"x": 0, "y": 0, "width": width, "height": height})
         browser.close()
-    # a 256-colour palette keeps the PNG small enough for a README
-    Image.open(out).convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(out, optimize=True)
+    shrink_png(out)
 
 
 def main() -> None:
@@ -59,7 +54,7 @@ def main() -> None:
     ap.add_argument("--model", default="synthetic")
     ap.add_argument("--scenes", type=int, default=40)
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--chromium", default="/usr/bin/chromium")
+    ap.add_argument("--chromium", default=find_chromium() or "/usr/bin/chromium")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "trace.png")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

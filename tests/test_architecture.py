@@ -18,7 +18,7 @@ TOO_LONG_ALLOWED: set[str] = set()
 # evaluation: an evaluation tallies the diagnosis (report.diagnose) of every failure by cause.
 RECLIP_LAYERS = [
     {"files"}, {"masks"}, {"clip"}, {"isolation"}, {"scoring"}, {"proposals"}, {"locator"},
-    {"datasets"}, {"report"}, {"evaluation"}, {"synthetic"}, {"cli"}, {"__init__", "__main__"},
+    {"datasets"}, {"report"}, {"evaluation"}, {"synthetic"}, {"app"}, {"cli"}, {"__init__", "__main__"},
 ]
 
 

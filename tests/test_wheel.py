@@ -13,7 +13,7 @@ import pytest
 
 from installing import PACKAGES, ROOT, build_reclip_wheel, install, run
 
-EXTRAS = ("sam", "ray", "test")
+EXTRAS = ("sam", "ray", "app", "test")
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,7 @@ from reclip.cli.locate import ProgramFileError
 # Groups that import torch and open_clip are imported only when their command runs (or
 # for --help), which saves seconds per call of the light commands.
 LIGHT_GROUPS: tuple[ModuleType, ...] = (programs, locate)
-HEAVY_GROUPS = ("reclip.cli.synthetic", "reclip.cli.evaluation", "reclip.cli.plugins")
+HEAVY_GROUPS = ("reclip.cli.synthetic", "reclip.cli.evaluation", "reclip.cli.workbench", "reclip.cli.plugins")
 EXIT_USAGE = 2
 EXIT_INTERNAL = 70          # EX_SOFTWARE (sysexits.h): a bug in reclip, not the user's input
 DEBUG_VARIABLE = "RECLIP_DEBUG"

@@ -17,7 +17,12 @@ from reclip.report.diagnose import diagnose, salient
 from reclip.report.draw import draw_result
 from reclip.report.explain import pretty_program
 from reclip.report.html import escape as _e, num as _num, page
+from reclip.report.links import app_url
 from reclip.report.trace import write_trace_html
+
+
+# The ``reclip run`` options that ``reclip app`` takes too (the rest are run's own).
+APP_OPTIONS = ("--model", "--method", "--device")
 
 
 @dataclass
@@ -30,6 +35,8 @@ class _Failure:
     headline: str
     program: str
     thumbnail: str                # file name of the card's picture, next to the page
+    app_url: str = ""             # opens this record in the workbench (``reclip app``)
+    app_command: str = ""         # the command that starts the workbench with the evaluation's model
 
 
 class Gallery:
@@ -60,8 +67,11 @@ class Gallery:
                                 gold_box=gold_box, rerun=rerun)
         save_image(_thumbnail(img, result, gold_box), self.out_dir / f"{stem}.jpg", format="JPEG", quality=85)
         diag = diagnose(result, gold_box)
+        url = app_url((self.out_dir / f"{stem}.png").resolve(), (self.out_dir / f"{stem}.proposals.json").resolve(),
+                      expression, gold_box)
         self.failures.append(_Failure(expression_kind, expression, f"{stem}.html", result.index,
-                                      diag.gold_index, diag.headline, str(result.program), f"{stem}.jpg"))
+                                      diag.gold_index, diag.headline, str(result.program), f"{stem}.jpg",
+                                      url, self._app_command()))
         return path
 
     def _write_inputs(self, stem: str, result: Result, img: Image.Image, expression: str,
@@ -78,6 +88,14 @@ class Gallery:
         return (f"cd {shlex.quote(str(self.out_dir.resolve()))}\n"
                 f"reclip run {stem}.program.txt {stem}.png --proposals {stem}.proposals.json{gold} "
                 f"--trace {stem}.rerun.html{options}{note}")
+
+    def _app_command(self) -> str:
+        """``reclip app`` with the evaluation's model options (those ``reclip app`` takes)."""
+        keep, words = [], list(self.run_options)
+        for k, word in enumerate(words):
+            if word in APP_OPTIONS and k + 1 < len(words):
+                keep += [word, words[k + 1]]
+        return " ".join(["reclip", "app", *(shlex.quote(w) for w in keep)])
 
     def write(self, totals: Mapping[str, int] | None = None, title: str = "reclip failures") -> Path:
         """Write index.html; ``totals`` (expression kind -> expressions evaluated) adds failure rates."""
@@ -110,13 +128,15 @@ class Gallery:
 
 def _card(f: _Failure) -> str:
     gold = f"gold #{f.gold}" if f.gold is not None else "gold not among proposals"
-    return (f'<a class="card failure" href="{_e(f.page)}">'
+    app = (f'<p class="open-app"><a class="app-link" href="{_e(f.app_url)}">open in the workbench</a> '
+           f'(start it first: <code>{_e(f.app_command)}</code>)</p>')
+    return (f'<div class="card-box"><a class="card failure" href="{_e(f.page)}">'
             f'<img src="{_e(f.thumbnail)}" alt="proposals, answer and gold" loading="lazy">'
             f'<span class="expr">“{_e(f.expression)}”</span>'
             f'<span class="meta"><span class="answer-chip">answer #{f.answer}</span> '
             f'<span class="gold-chip">{gold}</span></span>'
             f'<span class="why">{_e(f.headline)}</span>'
-            f'<code class="mono">{_e(f.program)}</code></a>')
+            f'<code class="mono">{_e(f.program)}</code></a>{app}</div>')
 
 
 def _thumbnail(img: Image.Image, result: Result, gold_box) -> Image.Image:

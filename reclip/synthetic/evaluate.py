@@ -164,7 +164,9 @@ def evaluate_synthetic(data: str | os.PathLike, *, scorer: Scorer | None = None,
     records = limited(read_records(data), limit)
     if out is not None:
         make_folder(out)   # a file in the way is refused before the model loads
-    board = Gallery(gallery) if gallery is not None else None
+    # the cards' commands name the model (a custom scorer has no spec to name)
+    board = Gallery(gallery, run_options=["--model", str(model)] if scorer is None else []) \
+        if gallery is not None else None
     compile_fn = compile_fn or compile_expression
     scorer = scorer or ClipScorer.from_pretrained(model, methods=("crop", "blur"))
     tally = Tally()
