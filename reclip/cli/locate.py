@@ -37,16 +37,7 @@ def _add_scoring_options(p: argparse.ArgumentParser) -> None:
                    help="keep computed proposals in DIR (per image and source) and reuse them")
     p.add_argument("--image-id", metavar="ID", default=None,
                    help="with a COCO results file: use the boxes of this image_id")
-    p.add_argument("--model", action="append", metavar="SPEC", default=None,
-                   help=f"CLIP model spec, repeatable for an ensemble (default: {DEFAULT_MODEL}); e.g. "
-                        "ViT-B-32:openai, RN50x16:openai, NAME:/path/weights.pt, /path/checkpoint.pt, "
-                        "regionclip-RN50:/path/regionclip_pretrained-cc_rn50.pth")
-    p.add_argument("--method", action="append", metavar="NAME", default=None,
-                   help="isolation method, repeatable (default: crop and blur, as ReCLIP); options "
-                        "travel with it: global_local?alpha=0.95")
-    p.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
-    p.add_argument("--precision", choices=("fp32", "fp16", "bf16"), default=None,
-                   help="the dtype every model runs in (CLIP, detectors, SAM; default: fp16 on CUDA, fp32 on CPU)")
+    add_model_options(p)
     p.add_argument("--gold", nargs=4, type=float, metavar=("X0", "Y0", "X1", "Y1"), default=None,
                    help="the right box, when known: the output says whether the answer is right, "
                         "and the trace shows where it was lost")
@@ -160,6 +151,20 @@ def _inputs(args: argparse.Namespace):
     if args.draw:
         image_format(args.draw)   # an unknown extension is refused before any model loads
     return image, proposals
+
+
+def add_model_options(p: argparse.ArgumentParser) -> None:
+    """--model, --method, --device and --precision: what load_locator reads, for every command."""
+    p.add_argument("--model", action="append", metavar="SPEC", default=None,
+                   help=f"CLIP model spec, repeatable for an ensemble (default: {DEFAULT_MODEL}); e.g. "
+                        "ViT-B-32:openai, RN50x16:openai, NAME:/path/weights.pt, /path/checkpoint.pt, "
+                        "regionclip-RN50:/path/regionclip_pretrained-cc_rn50.pth")
+    p.add_argument("--method", action="append", metavar="NAME", default=None,
+                   help="isolation method, repeatable (default: crop and blur, as ReCLIP); options "
+                        "travel with it: global_local?alpha=0.95")
+    p.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+    p.add_argument("--precision", choices=("fp32", "fp16", "bf16"), default=None,
+                   help="the dtype every model runs in (CLIP, detectors, SAM; default: fp16 on CUDA, fp32 on CPU)")
 
 
 def load_locator(args: argparse.Namespace):

@@ -8,7 +8,7 @@ import sys
 
 from reclip.app.cases import check_cases
 from reclip.app.workbench import DEFAULT_CASES, Workbench
-from reclip.cli.locate import load_locator
+from reclip.cli.locate import add_model_options, load_locator
 from reclip.cli.programs import add_spacy_option
 from reclip.report.links import APP_HOST, APP_PORT
 
@@ -22,11 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", action="append", metavar="SPEC", default=None,
-                   help="CLIP model spec, repeatable for an ensemble (default: synthetic)")
-    p.add_argument("--method", action="append", metavar="NAME", default=None,
-                   help="isolation method, repeatable (default: crop and blur, as ReCLIP)")
-    p.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+    add_model_options(p)
     add_spacy_option(p)
 
 
