@@ -8,7 +8,7 @@ from typing import Any, Iterable, Sequence
 from PIL import Image
 
 from grammar import Node, Program, compile_expression, parse_program
-from interpreter import ProposalGraph, Result, Scorer, execute_many
+from interpreter import ProposalGraph, Result, Scorer, execute_many, find_texts
 from primitives import REGISTRY, ReclipError, Registry
 from reclip.files import load_image
 from reclip.proposals import proposal_source
@@ -34,11 +34,13 @@ class Locator:
 
     @classmethod
     def from_pretrained(cls, models: str | Iterable[str] | None = None, **scorer_options: Any) -> "Locator":
-        """A Locator on a ClipScorer: ``"synthetic"``, ``"ViT-B-32:openai"``, a checkpoint path..."""
-        from reclip.scoring import ClipScorer
+        """A Locator on the engines ``models`` name: CLIP specs (``"synthetic"``, ``"ViT-B-32:openai"``,
+        a checkpoint path...), detectors (``"owlv2:DIR"``, ``"grounding-dino:DIR"``), each with an
+        optional ``?weight=W`` in an ensemble (see ``reclip.engines``)."""
+        from reclip.engines import build_scorer
 
         spacy_model = scorer_options.pop("spacy_model", None)
-        return cls(ClipScorer.from_pretrained(models, **scorer_options), spacy_model=spacy_model)
+        return cls(build_scorer(models, **scorer_options), spacy_model=spacy_model)
 
     def compile(self, expression: str) -> Program:
         return compile_expression(expression, spacy_model=self.spacy_model, registry=self.registry)
@@ -67,6 +69,9 @@ class Locator:
         programs = [parse_program(p, self.registry) if isinstance(p, str) else p for p in programs]
         image = load_image(image)
         if isinstance(proposals, (str, os.PathLike)):
-            proposals = proposal_source(proposals)(image)
+            source = proposal_source(proposals)
+            if source.needs_texts:  # a text-conditioned detector proposes for the programs' finds
+                source = source.for_texts(find_texts(*(p.root if isinstance(p, Program) else p for p in programs)))
+            proposals = source(image)
         graph = proposals if isinstance(proposals, ProposalGraph) else ProposalGraph(proposals, self.registry)
         return execute_many(programs, graph, self.scorer, image)

@@ -1,0 +1,25 @@
+"""Tiny detectors saved once per session; loading them never touches the network."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("transformers")
+
+from detector_models import save_tiny_grounding_dino, save_tiny_owlv2  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def owlv2_dir(tmp_path_factory):
+    return str(save_tiny_owlv2(tmp_path_factory.mktemp("owlv2")))
+
+
+@pytest.fixture(scope="session")
+def gdino_dir(tmp_path_factory):
+    return str(save_tiny_grounding_dino(tmp_path_factory.mktemp("gdino")))
