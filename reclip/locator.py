@@ -11,7 +11,7 @@ from grammar import Node, Program, compile_expression, parse_program
 from interpreter import ProposalGraph, Result, Scorer, execute_many, find_texts
 from primitives import REGISTRY, ReclipError, Registry
 from reclip.files import load_image
-from reclip.proposals import proposal_source
+from reclip.proposals import ProposalSource, proposal_source
 
 ImageLike = Image.Image | str | os.PathLike
 
@@ -64,14 +64,17 @@ class Locator:
                  proposals: Iterable[Any]) -> list[Result]:
         """Several programs over one image and one proposal graph, results in order.
 
-        ``proposals`` is a list (boxes, dicts, Proposal objects), a ProposalGraph, or a
-        proposal source spec (``"maskrcnn"``, ``"sam:CKPT"``, a file path: see reclip.proposals)."""
+        ``proposals`` is a list (boxes, dicts, Proposal objects), a ProposalGraph, a proposal
+        source or its spec (``"maskrcnn"``, ``"sam:CKPT"``, a file path: see reclip.proposals); a
+        source that ``needs_texts`` (``grounding-dino``) proposes for the programs' find texts."""
         programs = [parse_program(p, self.registry) if isinstance(p, str) else p for p in programs]
         image = load_image(image)
         if isinstance(proposals, (str, os.PathLike)):
-            source = proposal_source(proposals)
-            if source.needs_texts:  # a text-conditioned detector proposes for the programs' finds
-                source = source.for_texts(find_texts(*(p.root if isinstance(p, Program) else p for p in programs)))
-            proposals = source(image)
+            proposals = proposal_source(proposals)
+        if isinstance(proposals, ProposalSource):
+            if getattr(proposals, "needs_texts", False):  # a text-conditioned detector proposes for the finds
+                proposals = proposals.for_texts(find_texts(*(p.root if isinstance(p, Program) else p
+                                                             for p in programs)))
+            proposals = proposals(image)
         graph = proposals if isinstance(proposals, ProposalGraph) else ProposalGraph(proposals, self.registry)
         return execute_many(programs, graph, self.scorer, image)

@@ -13,6 +13,7 @@ from typing import Any
 
 from reclip.clip.loading import resolve_device
 from reclip.clip.specs import ModelLoadError
+from reclip.engines.specs import DETECTOR_KINDS
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 MODEL_CLASSES = {"owlv2": "Owlv2ForObjectDetection", "grounding-dino": "GroundingDinoForObjectDetection"}
@@ -48,7 +49,7 @@ def fetch_command(kind: str, hub_id: str) -> str:
 def missing_model(kind: str, where: str, cause: str | None = None) -> ModelLoadError:
     """The one error for a detector that is not on this machine."""
     folder = Path(where).expanduser()
-    hub_id = where if HUB_ID.match(where) and not folder.exists() else "HUB_ID"
+    hub_id = where if HUB_ID.match(where) and not folder.exists() else DETECTOR_KINDS[kind]
     looked = f"folder {folder} ({'no config.json there' if folder.is_dir() else 'not a folder'})"
     if HUB_ID.match(where):
         looked += f"; Hugging Face cache {_hub_cache()} (repo {where})"

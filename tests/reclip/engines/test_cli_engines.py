@@ -1,0 +1,42 @@
+"""``reclip locate ... --model owlv2:DIR``: the detector's own boxes, no proposals file; a missing
+detector is one line on stderr and exit 2."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from PIL import Image
+
+from reclip import cli
+from reclip.proposals import proposal_source
+
+
+def test_locate_with_owlv2_needs_no_proposals(owlv2_dir, tmp_path, monkeypatch, capsys):
+    rng = np.random.default_rng(0)
+    image = Image.fromarray(rng.integers(0, 256, (80, 120, 3), dtype=np.uint8))
+    image.save(tmp_path / "photo.png")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["locate", "photo.png", "the left lion", "--model", f"owlv2:{owlv2_dir}", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    own = [list(p.box) for p in proposal_source(f"owlv2:{owlv2_dir}")(image)]
+    assert out["box"] in own
+
+
+def test_locate_with_grounding_dino_proposes_for_the_programs_finds(gdino_dir, tmp_path, monkeypatch, capsys):
+    Image.new("RGB", (100, 60), "tan").save(tmp_path / "photo.png")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["locate", "photo.png", "the left lion", "--model", f"grounding-dino:{gdino_dir}",
+                     "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert 0 <= out["box"][0] < out["box"][2] <= 100
+
+
+def test_a_missing_detector_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
+    Image.new("RGB", (40, 30)).save(tmp_path / "photo.png")
+    (tmp_path / "boxes.json").write_text("[[0, 0, 5, 5]]")
+    monkeypatch.chdir(tmp_path)
+    code = cli.main(["locate", "photo.png", "the left lion", "--model", "owlv2:missing_dir", "--proposals", "boxes.json"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "owlv2 model 'missing_dir' is not available offline" in err
