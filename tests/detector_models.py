@@ -75,3 +75,27 @@ def save_tiny_grounding_dino(folder: str | Path, seed: int = 0, max_text_len: in
     image_processor = GroundingDinoImageProcessor(size={"shortest_edge": 64, "longest_edge": 96})
     GroundingDinoProcessor(image_processor=image_processor, tokenizer=tokenizer).save_pretrained(folder)
     return folder
+
+
+def save_tiny_sam2(folder: str | Path, seed: int = 0) -> Path:
+    """A random SAM 2 (a 5-block Hiera at 128 px, 32-wide neck and decoder) and its processor."""
+    import torch
+    from transformers import Sam2Config, Sam2ImageProcessor, Sam2Model, Sam2Processor
+    from transformers.models.sam2.configuration_sam2 import Sam2HieraDetConfig, Sam2VisionConfig
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    hiera = Sam2HieraDetConfig(
+        hidden_size=8, num_attention_heads=1, image_size=[128, 128], blocks_per_stage=[1, 1, 2, 1],
+        embed_dim_per_stage=[8, 16, 32, 64], num_attention_heads_per_stage=[1, 1, 1, 1],
+        window_size_per_stage=[4, 4, 4, 4], global_attention_blocks=[3],
+        window_positional_embedding_background_size=[2, 2])
+    vision = Sam2VisionConfig(backbone_config=hiera, backbone_channel_list=[64, 32, 16, 8], fpn_hidden_size=32,
+                              backbone_feature_sizes=[[32, 32], [16, 16], [8, 8]])
+    config = Sam2Config(vision_config=vision, prompt_encoder_config={"hidden_size": 32, "image_size": 128},
+                        mask_decoder_config={"hidden_size": 32, "num_attention_heads": 2, "mlp_dim": 64,
+                                             "iou_head_hidden_dim": 32})
+    torch.manual_seed(seed)
+    Sam2Model(config).eval().save_pretrained(folder)
+    Sam2Processor(image_processor=Sam2ImageProcessor(size={"height": 128, "width": 128})).save_pretrained(folder)
+    return folder

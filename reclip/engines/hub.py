@@ -16,8 +16,10 @@ from reclip.clip.specs import ModelLoadError
 from reclip.engines.specs import DETECTOR_KINDS
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-MODEL_CLASSES = {"owlv2": "Owlv2ForObjectDetection", "grounding-dino": "GroundingDinoForObjectDetection"}
-PROCESSOR_CLASSES = {"owlv2": "Owlv2Processor", "grounding-dino": "GroundingDinoProcessor"}
+MODEL_CLASSES = {"owlv2": "Owlv2ForObjectDetection", "grounding-dino": "GroundingDinoForObjectDetection",
+                 "sam2": "Sam2Model"}
+PROCESSOR_CLASSES = {"owlv2": "Owlv2Processor", "grounding-dino": "GroundingDinoProcessor", "sam2": "Sam2Processor"}
+DEFAULT_CHECKPOINTS = {**DETECTOR_KINDS, "sam2": "facebook/sam2.1-hiera-tiny"}
 _loaded: dict[tuple[str, str, str], tuple[Any, Any]] = {}
 _lock = threading.Lock()
 
@@ -49,7 +51,7 @@ def fetch_command(kind: str, hub_id: str) -> str:
 def missing_model(kind: str, where: str, cause: str | None = None) -> ModelLoadError:
     """The one error for a detector that is not on this machine."""
     folder = Path(where).expanduser()
-    hub_id = where if HUB_ID.match(where) and not folder.exists() else DETECTOR_KINDS[kind]
+    hub_id = where if HUB_ID.match(where) and not folder.exists() else DEFAULT_CHECKPOINTS[kind]
     looked = f"folder {folder} ({'no config.json there' if folder.is_dir() else 'not a folder'})"
     if HUB_ID.match(where):
         looked += f"; Hugging Face cache {_hub_cache()} (repo {where})"
@@ -61,8 +63,8 @@ def missing_model(kind: str, where: str, cause: str | None = None) -> ModelLoadE
 
 
 def load_detector(kind: str, where: str, device: Any = None) -> tuple[Any, Any]:
-    """(model in eval mode on ``device``, processor) for ``kind``, shared by every scorer and
-    proposal source that names the same model (one copy in memory, one forward cache)."""
+    """(model in eval mode on ``device``, processor) for ``kind`` (owlv2, grounding-dino, sam2),
+    shared by every scorer and proposal source that names the same model (one copy in memory)."""
     dev = resolve_device(device)
     key = (kind, str(where), str(dev))
     with _lock:

@@ -19,12 +19,12 @@ from PIL import Image
 
 from interpreter import Proposal
 from reclip.datasets import Dataset, read_detections
-from reclip.proposals import parse_spec
+from reclip.proposals import ProposalSourceError, parse_spec
 from reclip.proposals import proposal_source as spec_source
 from reclip.evaluation.config import EvalConfig
 from reclip.masks import decode_mask
 
-MASK_SOURCES = {"maskrcnn", "sam"}      # the built-in sources whose proposals carry masks
+MASK_SOURCES = {"maskrcnn", "sam", "sam2"}   # the built-in sources whose proposals carry masks
 GT_WARNING = ("using ground-truth boxes as proposals: this is not a detector setting "
               "(ReCLIP's gold-box figures; detections are the paper's main setting)")
 
@@ -62,6 +62,10 @@ def proposal_source(config: EvalConfig, dataset: Dataset, warn: Callable[[str], 
 def _spec_source(config: EvalConfig) -> ProposalSource:
     """A detector or SAM source: built once (its weights checked now, before any scoring)."""
     source = spec_source(config.proposals, cache_dir=config.proposal_cache, device=config.device)
+    if source.needs_texts:  # the loop resolves proposals before it compiles the image's expressions
+        raise ProposalSourceError(f"{config.proposals}: a text-conditioned source cannot propose in an "
+                                  "evaluation yet; use owlv2, a detector or a detections file for proposals "
+                                  "(grounding-dino still scores them with --model grounding-dino:DIR)")
     masks = any(part.name in MASK_SOURCES for part in _parts(parse_spec(config.proposals)))
     return ProposalSource(config.proposals, lambda image_id, image: source(image), masks)
 

@@ -23,3 +23,10 @@ def owlv2_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def gdino_dir(tmp_path_factory):
     return str(save_tiny_grounding_dino(tmp_path_factory.mktemp("gdino")))
+
+
+@pytest.fixture(scope="session")
+def sam2_dir(tmp_path_factory):
+    from detector_models import save_tiny_sam2
+
+    return str(save_tiny_sam2(tmp_path_factory.mktemp("sam2")))
