@@ -40,3 +40,18 @@ def test_a_missing_detector_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1
     assert "owlv2 model 'missing_dir' is not available offline" in err
+
+
+def test_reclip_eval_runs_with_an_owlv2_engine_and_its_own_proposals(owlv2_dir, tmp_path, capsys):
+    from refexp_data import build_refexp_data
+
+    data = build_refexp_data(tmp_path / "data", scenes=2)
+    out = tmp_path / "run"
+    assert cli.main(["eval", "refer", "--root", str(data.refer_root), "--dataset", "refcocog", "--split-by", "umd",
+                     "--split", "val", "--images", str(data.images), "--proposals", f"owlv2:{owlv2_dir}",
+                     "--model", f"owlv2:{owlv2_dir}?weight=0.5", "--model", "synthetic", "--method", "crop",
+                     "--out", str(out), "--no-progress"]) == 0
+    rows = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    assert rows and all(len(r["box"]) == 4 for r in rows)
+    run = json.loads((out / "run.json").read_text())
+    assert f"owlv2:{owlv2_dir}?weight=0.5" in json.dumps(run)
