@@ -6,6 +6,7 @@ how to provide it. transformers is imported here, when a detector spec is used, 
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from pathlib import Path
@@ -18,6 +19,7 @@ from reclip.engines.specs import DETECTOR_KINDS
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 MODEL_CLASSES = {"owlv2": "Owlv2ForObjectDetection", "grounding-dino": "GroundingDinoForObjectDetection",
                  "sam2": "Sam2Model"}
+MODEL_TYPES = {"owlv2": "owlv2", "grounding-dino": "grounding-dino", "sam2": "sam2"}   # config.json's model_type
 PROCESSOR_CLASSES = {"owlv2": "Owlv2Processor", "grounding-dino": "GroundingDinoProcessor", "sam2": "Sam2Processor"}
 DEFAULT_CHECKPOINTS = {**DETECTOR_KINDS, "sam2": "facebook/sam2.1-hiera-tiny"}
 _loaded: dict[tuple[str, str, str], tuple[Any, Any]] = {}
@@ -62,6 +64,17 @@ def missing_model(kind: str, where: str, cause: str | None = None) -> ModelLoadE
         f"(or copy that machine's Hugging Face cache here)")
 
 
+def _check_model_type(kind: str, folder: Path) -> None:
+    """A folder holding another model (transformers would build it with random layers) is refused."""
+    try:
+        found = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("model_type")
+    except (OSError, ValueError, AttributeError):
+        found = None
+    if found != MODEL_TYPES[kind]:
+        raise ModelLoadError(f"{folder} holds a {found or 'unknown'} model, not {kind} "
+                             f"(its config.json model_type is {found!r}, expected {MODEL_TYPES[kind]!r})")
+
+
 def load_detector(kind: str, where: str, device: Any = None) -> tuple[Any, Any]:
     """(model in eval mode on ``device``, processor) for ``kind`` (owlv2, grounding-dino, sam2),
     shared by every scorer and proposal source that names the same model (one copy in memory)."""
@@ -82,6 +95,8 @@ def _load(kind: str, where: str, device: Any) -> tuple[Any, Any]:
         raise missing_model(kind, where)
     if folder.is_dir() and not (folder / "config.json").is_file():
         raise missing_model(kind, where)
+    if folder.is_dir():
+        _check_model_type(kind, folder)
     try:
         model = getattr(transformers, MODEL_CLASSES[kind]).from_pretrained(source, local_files_only=True)
         processor = getattr(transformers, PROCESSOR_CLASSES[kind]).from_pretrained(source, local_files_only=True)

@@ -105,3 +105,8 @@ def test_missing_model_is_one_line_saying_where_and_how(where, looked):
     text = str(err.value)
     assert "\n" not in text and where in text and looked in text
     assert "save_pretrained" in text and "--model owlv2:DIR" in text
+
+
+def test_a_folder_of_another_model_is_refused(gdino_dir):
+    with pytest.raises(ModelLoadError, match="holds a grounding-dino model, not owlv2"):
+        build_scorer(f"owlv2:{gdino_dir}")
