@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 pytest.importorskip("transformers")
@@ -11,8 +13,14 @@ from detector_models import save_tiny_grounding_dino, save_tiny_owlv2  # noqa: E
 
 @pytest.fixture(autouse=True)
 def offline(monkeypatch):
+    """Offline as a user without internet is, and any connection attempt fails the test."""
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+
+    def refuse(sock, address):
+        raise AssertionError(f"a detector test tried the network: {address}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
 
 
 @pytest.fixture(scope="session")
