@@ -110,3 +110,18 @@ def test_missing_model_is_one_line_saying_where_and_how(where, looked):
 def test_a_folder_of_another_model_is_refused(gdino_dir):
     with pytest.raises(ModelLoadError, match="holds a grounding-dino model, not owlv2"):
         build_scorer(f"owlv2:{gdino_dir}")
+
+
+def test_a_hub_id_in_the_local_hugging_face_cache_loads(owlv2_dir, tmp_path, monkeypatch):
+    import shutil
+
+    from huggingface_hub import constants
+
+    snapshot = tmp_path / "hub" / "models--tiny-org--owlv2-test" / "snapshots" / "0123abcd"
+    shutil.copytree(owlv2_dir, snapshot)
+    (snapshot.parents[1] / "refs").mkdir()
+    (snapshot.parents[1] / "refs" / "main").write_text("0123abcd")
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    scorer = build_scorer("owlv2:tiny-org/owlv2-test")
+    np.testing.assert_array_equal(scorer.score(photo(7), BOXES, ["lion"]),
+                                  build_scorer(f"owlv2:{owlv2_dir}").score(photo(7), BOXES, ["lion"]))
