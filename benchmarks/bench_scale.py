@@ -92,7 +92,7 @@ def families_table(sizes: Sequence[int]) -> list[dict]:
         program = parse_program(text)
         for n in sizes:
             boxes = scene(n)
-            seconds, peak = measure(lambda: execute(program, ProposalGraph(boxes), FixedScorer(), image))
+            seconds, peak = measure(lambda program=program, boxes=boxes: execute(program, ProposalGraph(boxes), FixedScorer(), image))
             goal = target(family, n)
             verdict = "" if goal is None else (
                 f"< {goal[0]:g} s, < {goal[1]:g} MiB: "

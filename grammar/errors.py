@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lark.exceptions import UnexpectedInput
 
-from primitives.errors import ReclipError
+from foundation.errors import ReclipError
 
 
 def caret_context(text: str, pos: int, span: int = 40) -> str:

@@ -54,10 +54,9 @@ OWNER_PARTS = frozenset({
     "slice", "portion", "section", "chunk", "bit", "rest", "tip", "arm", "leg", "hand", "head",
     "face", "body", "tail", "foot", "feet", "shoulder", "reflection", "bunch", "pair", "pile",
     "group", "stack", "type", "kind", "sort", "one", "each", "both", "either", "all", "some",
-    "two", "three", "four", "couple", "lot", "lots", "set", "row", "line", "sliver", "corner",
-    "middle", "center", "centre", "left", "right", "rear", "backside", "butt", "nose", "ear",
-    "neck", "knee", "wing", "half", "halves", "pieces", "slices", "legs", "arms", "hands",
-    "feet", "ends", "sides", "parts", "none", "most", "edges", "remains", "remainder",
+    "two", "three", "four", "couple", "lot", "lots", "set", "row", "line", "sliver", "middle", "center", "centre", "left", "right", "rear", "backside", "butt", "nose", "ear",
+    "neck", "knee", "wing", "halves", "pieces", "slices", "legs", "arms", "hands",
+    "ends", "sides", "parts", "none", "most", "edges", "remains", "remainder",
     "image", "photo", "picture", "profile", "view", "shot", "photograph", "hood", "trunk",
     "screen", "skin", "headboard", "saddle", "door", "wheel", "seat", "cushion", "cushions",
     "handle", "lid", "roof", "window", "windows", "cloth", "tablecloth", "surface", "taller",
@@ -100,7 +99,7 @@ IRREGULAR_PARTICIPLES = frozenset({
 SCENE_PREPOSITIONS = frozenset({"of", "in", "on", "from", "at"})
 SCENE_NOUNS = frozenset({
     "picture", "pictures", "image", "images", "photo", "photos", "pic", "pics", "photograph",
-    "frame", "screen", "scene", "shot", "view", "photograph", "window",
+    "frame", "screen", "scene", "shot", "view", "window",
 })
 # "of the two", "of them": the group a superlative picks from, not a landmark.
 SCENE_GROUPS = frozenset({
@@ -215,13 +214,13 @@ ING_NOUNS = frozenset({
     "railing", "pudding", "dressing", "evening", "morning", "bedding", "sibling", "duckling",
     "seedling", "ping", "wedding", "filling", "sling", "swing", "spring", "sing", "bing",
     "something", "nothing", "anything", "everything", "darling", "ding", "sting", "lightning",
-    "landing", "parking", "sibling", "shilling", "pudding", "ketchup", "cling", "bowling",
+    "landing", "parking", "shilling", "ketchup", "cling", "bowling",
 })
 
 # Direction adjectives that may precede a part word ("the upper body of", "left side of").
 DIRECTION_WORDS = frozenset({
     "left", "right", "upper", "lower", "top", "bottom", "front", "back", "rear", "middle",
-    "center", "centre", "far", "near", "whole", "entire", "other", "far", "very",
+    "center", "centre", "far", "near", "whole", "entire", "other", "very",
 })
 
 # "men" is a WordNet noun too; these plurals still lemmatise.
@@ -290,7 +289,7 @@ IN_NOT_CONTAINERS = frozenset({
     "group", "crowd", "game", "match", "race", "picture", "photo", "image", "frame", "scene",
     "shot", "view", "sun", "shadow", "shadows", "light", "rain", "dark", "motion", "action",
     "focus", "hand", "hands", "mouth", "paw", "paws", "arm", "arms", "lap", "brush", "bushes",
-    "compartment", "distance", "position", "spot", "place", "way", "middle", "center", "front",
+    "compartment", "position", "spot", "place", "way", "middle", "center", "front",
     "back", "rear", "side", "half", "pic", "photograph", "mud", "wave", "waves", "surf", "city",
     "town", "station", "store", "shop", "market", "restaurant", "hallway", "stadium", "court",
 })

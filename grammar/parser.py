@@ -20,7 +20,7 @@ from lark import Tree
 from grammar.ast import MAX_DEPTH, And, Find, Node, Ordinal, Program, Relate, Superlative, too_deep_message
 from grammar.errors import ProgramSyntaxError
 from primitives import REGISTRY, Registry
-from primitives.errors import RegistryError
+from foundation.errors import RegistryError
 
 _CALLS = ("find", "relate", "superlative", "ordinal", "and")
 _READABLE = {
@@ -54,7 +54,7 @@ class _ToAst(Transformer):
             self.registry.get(name, kinds)
         except RegistryError:
             what = "superlative" if kinds == ("superlative",) else "relation"
-            raise _NameError(f"unknown {what} {name!r}", token, self.registry.closest(name, kinds))
+            raise _NameError(f"unknown {what} {name!r}", token, self.registry.closest(name, kinds)) from None
         return name
 
     def find(self, text: Token, head: Token | None = None) -> Find:

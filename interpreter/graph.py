@@ -66,9 +66,6 @@ class ProposalGraph:
     def superlative_key(self, name: str, weights: np.ndarray) -> np.ndarray:
         return self.registry.key(name, self.boxes, weights)
 
-    def superlative_matrix(self, name: str, weights: np.ndarray) -> np.ndarray:
-        return self.registry.matrix(name, self.boxes, weights)
-
     # -- edges, on request -----------------------------------------------------------
     def edge(self, i: int, j: int) -> dict[str, float]:
         """Relation values computed so far for the ordered pair (i, j)."""

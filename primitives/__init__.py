@@ -3,7 +3,8 @@
 No torch, no CLIP: pure numpy functions of xyxy pixel boxes.
 """
 
-from primitives.errors import BoxError, ReclipError, RegistryError
+from foundation.errors import RegistryError, ReclipError
+from primitives.errors import BoxError
 from primitives.registry import KINDS, REGISTRY, Primitive, Registry, relation, superlative, ternary
 from primitives import spatial as _spatial  # noqa: F401  (registers the built-ins)
 from primitives.boxes import Box, iou, validate_boxes

@@ -27,12 +27,13 @@ from typing import Callable, Iterable, Literal
 
 import numpy as np
 
-from primitives.catalog import Catalog
-from primitives.errors import RegistryError
+from foundation.catalog import Catalog
+from foundation.errors import RegistryError
 
 Kind = Literal["relation", "ternary", "superlative"]
 KINDS: tuple[Kind, ...] = ("relation", "ternary", "superlative")
 _PRIVATE = itertools.count(1)
+OLD_GROUPS = ("reclip.relations",)   # the entry point group's name before 0.2, still loaded
 
 
 @dataclass(frozen=True)
@@ -59,15 +60,18 @@ class Primitive:
 class Registry:
     """Primitives by name, stored in one ``Catalog`` (kind ``"primitives"`` for REGISTRY).
 
-    ``Registry()`` makes a private registry (its own catalogue namespace), for a
-    compiler or parser that must see only its own primitives. Besides the decorators,
-    an installed package may offer ``Primitive`` objects under the entry point group
-    ``reclip_primitives``; modules that register through the decorators are loaded
-    from the group ``reclip.relations`` by ``reclip.plugins``.
+    ``Registry()`` makes a private registry (its own catalogue namespace, no plugins), for
+    a compiler or parser that must see only its own primitives. REGISTRY's installed plugins
+    come from the entry point group ``reclip_primitives``, naming a ``Primitive`` or a module
+    that registers with the decorators; ``reclip.relations`` is that group's old name and
+    still loads.
     """
 
     def __init__(self, kind: str | None = None) -> None:
-        self.catalog: Catalog[Primitive] = Catalog(kind or f"primitives_{next(_PRIVATE)}", "primitive")
+        public = kind is not None
+        self.catalog: Catalog[Primitive] = Catalog(
+            kind or f"primitives_{next(_PRIVATE)}", "primitive", accept=_accept_primitive,
+            entry_points=public, old_groups=OLD_GROUPS if public else ())
         self._words: dict[tuple[Kind, tuple], dict[str, str]] = {}
 
     # -- registering -------------------------------------------------------------
@@ -110,14 +114,7 @@ class Registry:
 
     # -- looking up --------------------------------------------------------------
     def _entries(self) -> dict[str, Primitive]:
-        entries = self.catalog.all()
-        for name, entry in entries.items():
-            if not isinstance(entry, Primitive):
-                raise RegistryError(
-                    f"primitive {name!r} from entry point group {self.catalog.entry_point_group} "
-                    f"is a {type(entry).__name__}, not a primitives.Primitive"
-                )
-        return entries
+        return self.catalog.all()
 
     @property
     def version(self) -> int:
@@ -220,6 +217,16 @@ class Registry:
         n = len(b)
         w = np.full(n, 1.0 / n) if weights is None else np.asarray(weights, dtype=np.float64)
         return _call(p, (n,), b, w)
+
+
+def _accept_primitive(name: str, entry: object) -> Primitive:
+    """An entry point's object must be a Primitive (functions register with the decorators)."""
+    if not isinstance(entry, Primitive):
+        raise RegistryError(
+            f"primitive {name!r} is a {type(entry).__name__}, not a primitives.Primitive; "
+            "name a Primitive or a module that registers with @relation / @superlative / @ternary"
+        )
+    return entry
 
 
 # A ternary matrix of more values than this is refused (2**24 doubles: 128 MiB).

@@ -9,6 +9,7 @@ from typing import Any, Sequence
 import numpy as np
 from pycocotools import mask as mask_utils
 
+from foundation import ReclipError
 from interpreter.masks import MaskError, check_mask, decode_mask
 
 __all__ = ["MaskError", "check_mask", "decode_mask", "encode_mask", "mask_iou"]

@@ -219,15 +219,30 @@ def test_hull_of_two_boxes_by_hand():
     assert hull_areas(np.array([10, 0, 20, 10.0]), b, c) == pytest.approx(50.0)     # half of it
 
 
-def test_primitives_from_the_entry_point_group_join_the_registry(monkeypatch):
-    from primitives import Primitive
+def test_primitives_from_an_installed_distribution_join_the_registry(installed_entry_points):
+    """A distribution on the path offers a Primitive object; another offers something else."""
+    from foundation import CATALOGS, failures
+    from foundation.plugins import PluginWarning
 
-    reg = Registry()
-    touch = Primitive("touch", "relation", lambda a, b: a[..., 0] * 0.0, ("touch",))
-    monkeypatch.setattr(reg.catalog._catalogue, "get_entry_points", lambda: {"touch": touch})
-    assert reg.catalog.entry_point_group.startswith("reclip_primitives")
-    assert reg.get("touch", "relation") is touch and reg.words("relation") == {"touch": "touch"}
-    broken = Registry()
-    monkeypatch.setattr(broken.catalog._catalogue, "get_entry_points", lambda: {"oops": len})
-    with pytest.raises(RegistryError, match="'oops' from entry point group .* not a primitives.Primitive"):
-        broken.names()
+    installed_entry_points("touchy", {"reclip_primitives_ep": {"touch": "touchy_prims:TOUCH",
+                                                               "oops": "touchy_prims:OOPS"}},
+                           "from primitives import Primitive\n"
+                           "TOUCH = Primitive('touch', 'relation', lambda a, b: a[..., 0] * 0.0, ('touch',))\n"
+                           "OOPS = len\n")
+    reg = Registry("primitives_ep")
+    try:
+        assert reg.catalog.entry_point_group == "reclip_primitives_ep"
+        with pytest.warns(PluginWarning, match="failed to load"):
+            reg.names()
+        assert reg.get("touch", "relation").words == ("touch",) and reg.words("relation") == {"touch": "touch"}
+        assert reg.catalog.origins["touch"].name == "touchy 0.1"
+        (failure,) = failures(["reclip_primitives_ep"])
+        assert "'oops' is a builtin_function_or_method, not a primitives.Primitive" in failure.cause
+        assert "oops" not in reg
+    finally:
+        CATALOGS.pop("primitives_ep")
+
+
+def test_a_private_registry_loads_no_plugins(installed_entry_points):
+    installed_entry_points("touchy2", {"reclip_primitives_1": {"touch": "touchy2_prims:TOUCH"}}, "TOUCH = 1\n")
+    assert Registry().names() == []

@@ -16,18 +16,19 @@ import importlib
 import os
 import sys
 import traceback
+import warnings
 from types import ModuleType
 from typing import Sequence
 
-from primitives import ReclipError
+from foundation import CATALOGS, ReclipError, failures, load_plugin
+from foundation.plugins import PluginWarning
 from reclip.cli import locate, programs
 from reclip.cli.locate import ProgramFileError
-from reclip.plugins import load_entry_points, load_plugin
 
 # Groups that import torch and open_clip are imported only when their command runs (or
 # for --help), which saves seconds per call of the light commands.
 LIGHT_GROUPS: tuple[ModuleType, ...] = (programs, locate)
-HEAVY_GROUPS = ("reclip.cli.synthetic", "reclip.cli.evaluation")
+HEAVY_GROUPS = ("reclip.cli.synthetic", "reclip.cli.evaluation", "reclip.cli.plugins")
 EXIT_USAGE = 2
 EXIT_INTERNAL = 70          # EX_SOFTWARE (sysexits.h): a bug in reclip, not the user's input
 DEBUG_VARIABLE = "RECLIP_DEBUG"
@@ -76,16 +77,23 @@ def _plugin_specs(args: argparse.Namespace) -> list[str]:
 def _add_plugins_option(parser: argparse.ArgumentParser, dest: str = "plugins") -> None:
     parser.add_argument(
         "--plugins", action="append", default=[], dest=dest, metavar="FILE.py",
-        help="a Python file (or module name) of @relation / @superlative definitions to load; "
-             "repeatable. Modules in the 'reclip.relations' entry point group load always.")
-
-
+        help="a Python file (or module name) that registers relations, isolation methods, proposal "
+             "sources, ... with reclip's decorators; repeatable. Installed plugins (entry point groups "
+             "reclip_<kind>) load always; 'reclip plugins' lists them.")
 
 
 def load_plugins(specs: Sequence[str]) -> None:
-    load_entry_points()
+    """Installed plugins of every registry imported so far, then the --plugins files and modules."""
+    for catalog in list(CATALOGS.values()):
+        catalog.load_plugins()
     for spec in specs:
         load_plugin(spec)
+
+
+def warn_failed_plugins(already: int) -> None:
+    """One line on stderr per installed plugin that failed to load (reclip went on without it)."""
+    for failure in failures()[already:]:
+        print(f"reclip: warning: {failure.message()}", file=sys.stderr)
 
 
 def _command_in(argv: Sequence[str]) -> str | None:
@@ -104,10 +112,14 @@ def _command_in(argv: Sequence[str]) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    warnings.filterwarnings("ignore", category=PluginWarning)   # reported below, one line each
     parser = build_parser(_command_in(argv))
     args = parser.parse_args(argv)
+    reported = len(failures())
     try:
         load_plugins(_plugin_specs(args))
+        warn_failed_plugins(reported)
+        reported = len(failures())
         return int(args.func(args) or 0)
     except ProgramFileError as exc:
         print(f"reclip {args.command}: syntax error in {exc}", file=sys.stderr)
@@ -123,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except Exception as exc:  # the backstop: a bug, reported in one line unless debugging
         return _internal_error(args.command, exc)
+    finally:  # plugins of registries first used by the command itself
+        warn_failed_plugins(reported)
 
 
 def _internal_error(command: str, exc: Exception) -> int:

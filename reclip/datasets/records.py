@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Optional
 
 from primitives import ReclipError
-from primitives.catalog import Catalog
+from foundation.catalog import Catalog
 
 ImageId = Any        # an int in COCO-derived data; a string is accepted
 SentId = Any         # int, or a string a loader makes when the file gives none

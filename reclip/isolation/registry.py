@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from primitives import ReclipError
-from primitives.catalog import Catalog
+from foundation.catalog import Catalog
 from reclip.clip.text import photo_prompt
 
 PIXELS, FEATURES = "pixels", "features"
@@ -61,7 +61,16 @@ class IsolationMethod:
         return " or ".join(TOWER_EXAMPLES.get(t, f"a {t} model") for t in self.towers or ())
 
 
-ISOLATION: Catalog[IsolationMethod] = Catalog("isolation", "isolation method")
+def _accept(name: str, entry: Any) -> IsolationMethod:
+    """An entry point's object: an IsolationMethod, or a plain function (a pixels method)."""
+    if isinstance(entry, IsolationMethod):
+        return entry
+    if callable(entry):
+        return IsolationMethod(name, entry)
+    raise IsolationError(f"isolation method {name!r} is a {type(entry).__name__}, not a function")
+
+
+ISOLATION: Catalog[IsolationMethod] = Catalog("isolation", "isolation method", accept=_accept)
 
 
 def isolation_method(name: str, *, family: str = PIXELS, towers: Sequence[str] | None = None,

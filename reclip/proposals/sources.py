@@ -29,7 +29,7 @@ from PIL import Image
 from interpreter import Proposal, as_proposals
 from interpreter.proposals import check_masks
 from primitives import BoxError, ReclipError
-from primitives.catalog import Catalog
+from foundation.catalog import Catalog
 from reclip.proposals.io import read_proposals
 
 
@@ -43,7 +43,13 @@ class ProposalSource(Protocol):
 
 
 SourceFactory = Callable[..., ProposalSource]
-PROPOSAL_SOURCES: Catalog[SourceFactory] = Catalog("proposals", "proposal source")
+def _callable_entry(name: str, entry: Any) -> Any:
+    if not callable(entry):
+        raise ReclipError(f"proposal source {name!r} is a {type(entry).__name__}, not a function or class")
+    return entry
+
+
+PROPOSAL_SOURCES: Catalog[SourceFactory] = Catalog("proposals", "proposal source", accept=_callable_entry)
 
 # Options every source may take; each factory receives those its signature names.
 CONTEXT_OPTIONS = ("device", "image_id")

@@ -13,7 +13,7 @@ from spacy.tokens import Doc
 from grammar import CompileError, Find, compile_expression, parse_program
 from grammar.expression import compile_doc
 from primitives import REGISTRY, Registry
-from primitives.errors import ReclipError
+from foundation.errors import ReclipError
 
 from benchmarks import DEV_FILE
 

@@ -13,7 +13,8 @@ import pytest
 
 from grammar import compile_expression, parse_program
 from primitives import REGISTRY
-from reclip import Locator, cli, plugins
+from foundation import plugins
+from reclip import Locator, cli
 from reclip.cli import locate as cli_locate
 from reclip.cli import programs as cli_programs
 from reclip.report.explain import explain, node_spans, pretty_program

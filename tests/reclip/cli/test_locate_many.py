@@ -62,8 +62,9 @@ def test_an_expressions_file_after_the_positional_expression(scene, capsys, name
     assert cli.main(argv) == 0
     out = capsys.readouterr().out
     exprs = ["the red cup", "the rightmost cup", "the plate"]
+    blocks = out.split("expression ")[1:]
     for k, (e, index) in enumerate(zip(exprs, expected(exprs))):
-        assert f"expression {k + 1}: {e}\n" in out
+        assert blocks[k].startswith(f"{k + 1}: {e}\n") and f"answer:  #{index} " in blocks[k]
         assert (folder / f"d-{k}.png").is_file()
     assert scorer.calls == 1
 

@@ -87,12 +87,19 @@ def test_a_users_registered_class_or_function_is_a_source(counter, blank_image):
         PROPOSAL_SOURCES.add("maskrcnn", Counter)
 
 
-def test_an_installed_package_offers_a_source_through_the_entry_point_group(monkeypatch, blank_image):
-    assert PROPOSAL_SOURCES.entry_point_group.startswith("reclip_proposals")
-    monkeypatch.setattr(PROPOSAL_SOURCES, "_entry_points", {"plugged": Counter})
-    monkeypatch.setattr(PROPOSAL_SOURCES, "_seen", None)
-    assert "plugged" in PROPOSAL_SOURCES.names()
-    assert len(build_source("plugged")(blank_image)) == 2
+def test_an_installed_package_offers_a_source_through_the_entry_point_group(installed_entry_points, blank_image):
+    from foundation import CATALOGS, Catalog
+
+    installed_entry_points("plugged", {"reclip_proposals_ep": {"plugged": "plugged_src:Plugged"}},
+                           "class Plugged:\n    def __init__(self, arg=None):\n        pass\n"
+                           "    def __call__(self, image):\n        return [[0, 0, 5, 5], [1, 1, 9, 9]]\n")
+    catalog = Catalog("proposals_ep", "proposal source")
+    try:
+        assert catalog.entry_point_group == "reclip_proposals_ep"
+        assert catalog.names() == ["plugged"] and catalog.origins["plugged"].name == "plugged 0.1"
+        assert catalog.get("plugged")()(blank_image) == [[0, 0, 5, 5], [1, 1, 9, 9]]
+    finally:
+        CATALOGS.pop("proposals_ep")
 
 
 def test_the_second_call_on_an_image_is_a_cache_hit_in_memory_and_on_disk(counter, blank_image, tmp_path):
