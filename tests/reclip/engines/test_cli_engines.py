@@ -8,6 +8,7 @@ import json
 import numpy as np
 from PIL import Image
 
+import reclip.datasets  # noqa: F401  (dataset formats register on import: before the registry snapshot)
 from reclip import cli
 from reclip.proposals import proposal_source
 
@@ -55,3 +56,29 @@ def test_reclip_eval_runs_with_an_owlv2_engine_and_its_own_proposals(owlv2_dir, 
     assert rows and all(len(r["box"]) == 4 for r in rows)
     run = json.loads((out / "run.json").read_text())
     assert f"owlv2:{owlv2_dir}?weight=0.5" in json.dumps(run)
+
+
+
+def test_reclip_eval_proposes_with_grounding_dino_for_each_images_finds(gdino_dir, tmp_path):
+    from refexp_data import build_refexp_data
+
+    from interpreter import find_texts
+    from reclip import parse_program
+    from reclip.engines import detector_engine
+
+    data = build_refexp_data(tmp_path / "data", scenes=2)
+    out = tmp_path / "run"
+    spec = f"grounding-dino:{gdino_dir}"
+    assert cli.main(["eval", "refer", "--root", str(data.refer_root), "--dataset", "refcocog", "--split-by", "umd",
+                     "--split", "val", "--images", str(data.images), "--proposals", spec, "--model", spec,
+                     "--out", str(out), "--no-progress"]) == 0
+    rows = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    assert rows and all(r["box"] is not None for r in rows)
+    engine = detector_engine("grounding-dino", gdino_dir)
+    for image_id in {r["image_id"] for r in rows}:
+        group = [r for r in rows if r["image_id"] == image_id]
+        image = Image.open(data.images / f"COCO_train2014_{int(image_id):012d}.jpg")
+        texts = find_texts(*(parse_program(r["program"]).root for r in group))
+        boxes = np.concatenate([fwd.boxes for fwd, _ in engine.predictions(image, texts)])
+        for r in group:   # every answer is one of the boxes Grounding DINO drew for that image's finds
+            assert any(np.allclose(r["box"], b) for b in boxes)

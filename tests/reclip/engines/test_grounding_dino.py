@@ -132,10 +132,3 @@ def test_missing_grounding_dino_is_one_line():
     text = str(err.value)
     assert "\n" not in text and "Hugging Face cache" in text and "--model grounding-dino:DIR" in text
 
-
-def test_evaluation_refuses_text_conditioned_proposals_up_front(gdino_dir):
-    from reclip.evaluation.config import EvalConfig
-    from reclip.evaluation.sources import _spec_source
-
-    with pytest.raises(ProposalSourceError, match="cannot propose in an evaluation yet"):
-        _spec_source(EvalConfig("refer", {}, "images", f"grounding-dino:{gdino_dir}"))
