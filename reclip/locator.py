@@ -8,10 +8,10 @@ from typing import Any, Iterable, Sequence
 from PIL import Image
 
 from grammar import Node, Program, compile_expression, parse_program
-from interpreter import ProposalGraph, Result, Scorer, execute_many
+from interpreter import ProposalGraph, Result, Scorer, execute_many, find_texts
 from primitives import REGISTRY, ReclipError, Registry
 from reclip.files import load_image
-from reclip.proposals import proposal_source
+from reclip.proposals import ProposalSource, proposal_source
 
 ImageLike = Image.Image | str | os.PathLike
 
@@ -34,11 +34,13 @@ class Locator:
 
     @classmethod
     def from_pretrained(cls, models: str | Iterable[str] | None = None, **scorer_options: Any) -> "Locator":
-        """A Locator on a ClipScorer: ``"synthetic"``, ``"ViT-B-32:openai"``, a checkpoint path..."""
-        from reclip.scoring import ClipScorer
+        """A Locator on the engines ``models`` name: CLIP specs (``"synthetic"``, ``"ViT-B-32:openai"``,
+        a checkpoint path...), detectors (``"owlv2:DIR"``, ``"grounding-dino:DIR"``), each with an
+        optional ``?weight=W`` in an ensemble (see ``reclip.engines``)."""
+        from reclip.engines import build_scorer
 
         spacy_model = scorer_options.pop("spacy_model", None)
-        return cls(ClipScorer.from_pretrained(models, **scorer_options), spacy_model=spacy_model)
+        return cls(build_scorer(models, **scorer_options), spacy_model=spacy_model)
 
     def compile(self, expression: str) -> Program:
         return compile_expression(expression, spacy_model=self.spacy_model, registry=self.registry)
@@ -62,11 +64,17 @@ class Locator:
                  proposals: Iterable[Any]) -> list[Result]:
         """Several programs over one image and one proposal graph, results in order.
 
-        ``proposals`` is a list (boxes, dicts, Proposal objects), a ProposalGraph, or a
-        proposal source spec (``"maskrcnn"``, ``"sam:CKPT"``, a file path: see reclip.proposals)."""
+        ``proposals`` is a list (boxes, dicts, Proposal objects), a ProposalGraph, a proposal
+        source or its spec (``"maskrcnn"``, ``"sam:CKPT"``, a file path: see reclip.proposals); a
+        source that ``needs_texts`` (``grounding-dino``) proposes for the programs' find texts."""
         programs = [parse_program(p, self.registry) if isinstance(p, str) else p for p in programs]
         image = load_image(image)
         if isinstance(proposals, (str, os.PathLike)):
-            proposals = proposal_source(proposals)(image)
+            proposals = proposal_source(proposals)
+        if isinstance(proposals, ProposalSource):
+            if getattr(proposals, "needs_texts", False):  # a text-conditioned detector proposes for the finds
+                proposals = proposals.for_texts(find_texts(*(p.root if isinstance(p, Program) else p
+                                                             for p in programs)))
+            proposals = proposals(image)
         graph = proposals if isinstance(proposals, ProposalGraph) else ProposalGraph(proposals, self.registry)
         return execute_many(programs, graph, self.scorer, image)

@@ -16,8 +16,10 @@ TOO_LONG_ALLOWED: set[str] = set()
 # proposals sits below locator: Locator.locate(image, text, proposals="maskrcnn") resolves a
 # source spec, and a source needs nothing of scoring or the locator. report sits below
 # evaluation: an evaluation tallies the diagnosis (report.diagnose) of every failure by cause.
+# engines (detectors answering find, the weighted ensemble) sit on scoring and below proposals:
+# a detector's proposal source is its engine.
 RECLIP_LAYERS = [
-    {"files"}, {"masks"}, {"clip"}, {"isolation"}, {"scoring"}, {"proposals"}, {"locator"},
+    {"files"}, {"masks"}, {"clip"}, {"isolation"}, {"scoring"}, {"engines"}, {"proposals"}, {"locator"},
     {"datasets"}, {"report"}, {"evaluation"}, {"synthetic"}, {"app"}, {"cli"}, {"__init__", "__main__"},
 ]
 

@@ -13,7 +13,7 @@ import pytest
 
 from installing import PACKAGES, ROOT, build_reclip_wheel, install, run
 
-EXTRAS = ("sam", "ray", "app", "test")
+EXTRAS = ("sam", "ray", "app", "detectors", "test")
 
 
 @pytest.fixture(scope="module")

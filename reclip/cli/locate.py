@@ -14,7 +14,7 @@ from reclip.cli.expressions import add_expression_options, expressions_of
 from reclip.cli.programs import add_spacy_option, compile_text
 from reclip.files import image_format, load_image
 from reclip.locator import Locator
-from reclip.proposals import DEFAULT_DETECTOR, proposals_for
+from reclip.proposals import DEFAULT_DETECTOR, proposal_source
 from reclip.report.diagnose import diagnose, salient
 from reclip.report.draw import draw_result
 from reclip.report.trace import write_trace_html
@@ -29,10 +29,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_scoring_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--proposals", default=DEFAULT_DETECTOR, metavar="SPEC",
+    p.add_argument("--proposals", default=None, metavar="SPEC",
                    help="a proposals file (JSON: boxes [x0,y0,x1,y1], {box, mask?, label?} records or COCO "
                         "results) or a source: maskrcnn[:WEIGHTS], fasterrcnn[:WEIGHTS], sam:CKPT, "
-                        f"maskrcnn+sam:CKPT, file:PATH (default: {DEFAULT_DETECTOR}, from torchvision's cache)")
+                        "maskrcnn+sam:CKPT, owlv2[:DIR], grounding-dino[:DIR], file:PATH (default: the first "
+                        f"detector --model's own boxes, else {DEFAULT_DETECTOR}, from torchvision's cache)")
     p.add_argument("--proposal-cache", metavar="DIR", default=None,
                    help="keep computed proposals in DIR (per image and source) and reuse them")
     p.add_argument("--image-id", metavar="ID", default=None,
@@ -144,8 +145,10 @@ def _read_program_text(spec: str) -> tuple[str, str]:
 def _inputs(args: argparse.Namespace):
     """The image and its proposals, checked before any model loads (fast errors)."""
     image = load_image(args.image)
-    proposals = proposals_for(args.proposals, image, image_id=args.image_id,
-                              cache_dir=args.proposal_cache, device=args.device, precision=args.precision)
+    source = proposal_source(args.proposals or default_proposals(args.model), image_id=args.image_id,
+                             cache_dir=args.proposal_cache, device=args.device, precision=args.precision)
+    # a text-conditioned source (grounding-dino) proposes when the Locator knows the programs' finds
+    proposals = source if source.needs_texts else source(image)
     if args.gold is not None:
         validate_boxes(args.gold, "gold box")
     if args.draw:
@@ -156,15 +159,24 @@ def _inputs(args: argparse.Namespace):
 def add_model_options(p: argparse.ArgumentParser) -> None:
     """--model, --method, --device and --precision: what load_locator reads, for every command."""
     p.add_argument("--model", action="append", metavar="SPEC", default=None,
-                   help=f"CLIP model spec, repeatable for an ensemble (default: {DEFAULT_MODEL}); e.g. "
+                   help=f"model spec, repeatable for an ensemble (default: {DEFAULT_MODEL}); e.g. "
                         "ViT-B-32:openai, RN50x16:openai, NAME:/path/weights.pt, /path/checkpoint.pt, "
-                        "regionclip-RN50:/path/regionclip_pretrained-cc_rn50.pth")
+                        "regionclip-RN50:/path/regionclip_pretrained-cc_rn50.pth, owlv2:DIR, "
+                        "grounding-dino:DIR; SPEC?weight=W weights it in the ensemble")
     p.add_argument("--method", action="append", metavar="NAME", default=None,
                    help="isolation method, repeatable (default: crop and blur, as ReCLIP); options "
                         "travel with it: global_local?alpha=0.95")
     p.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     p.add_argument("--precision", choices=("fp32", "fp16", "bf16"), default=None,
                    help="the dtype every model runs in (CLIP, detectors, SAM; default: fp16 on CUDA, fp32 on CPU)")
+
+
+def default_proposals(models: list[str] | None) -> str:
+    """The first detector model's own boxes (``--model owlv2:DIR`` needs no proposals), else Mask R-CNN."""
+    from reclip.engines.specs import is_detector_spec
+
+    detectors = [m.partition("?")[0] for m in models or [] if is_detector_spec(m)]
+    return detectors[0] if detectors else DEFAULT_DETECTOR
 
 
 def load_locator(args: argparse.Namespace):

@@ -58,8 +58,9 @@ def _add_common(p: argparse.ArgumentParser, files: Callable[[argparse.Namespace]
                    help="with a source SPEC: keep each image's proposals here, so a rerun or another "
                         "evaluation of the same images runs the detector once")
     p.add_argument("--model", action="append", metavar="SPEC", default=None,
-                   help=f"CLIP model spec, repeatable for an ensemble (default: {DEFAULT_MODELS[0]}); "
-                        "ReCLIP's: --model RN50x16:openai --model ViT-B-32:openai")
+                   help=f"model spec, repeatable for an ensemble (default: {DEFAULT_MODELS[0]}); "
+                        "ReCLIP's: --model RN50x16:openai --model ViT-B-32:openai; detectors: owlv2:DIR, "
+                        "grounding-dino:DIR; SPEC?weight=W weights one")
     p.add_argument("--method", action="append", metavar="NAME", default=None,
                    help="isolation methods, comma-separated or repeated (default: crop,blur as ReCLIP; "
                         "global_local with mask proposals; options travel with it: global_local?alpha=0.95)")

@@ -19,7 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from grammar.ast import Find, Program
-from interpreter import check_masks
+from interpreter import check_masks, find_texts
 from primitives import ReclipError
 from reclip.datasets import Dataset, RefRecord, Skip, group_by_image, image_key, load_dataset, sort_key
 from reclip.evaluation.config import (
@@ -126,9 +126,9 @@ def score_image(records: Sequence[RefRecord], locator: Locator, source: Proposal
         image = load_image(first.image)
     except ReclipError as exc:
         return [], [Skip(r.sent_id, r.image_id, "unreadable_image", str(exc)) for r in records]
-    try:
-        proposals = source.proposals(first.image_id, image)
-        check_masks(proposals, image.size)
+    try:  # a text-conditioned source proposes below, once the image's programs are known
+        proposals = None if source.needs_texts else source.proposals(first.image_id, image)
+        check_masks(proposals or [], image.size)
     except ReclipError as exc:
         return [], [Skip(r.sent_id, r.image_id, "bad_proposals", str(exc)) for r in records]
     good, bad = _masks_fit(records, image.size) if masks else (list(records), [])
@@ -139,6 +139,11 @@ def score_image(records: Sequence[RefRecord], locator: Locator, source: Proposal
     if not runnable:
         return rows, bad
     programs = [Program(Find(r.expression)) if config.baseline else prog for r, prog, _ in runnable]
+    if proposals is None:
+        try:
+            proposals = source.proposals(first.image_id, image, find_texts(*(p.root for p in programs)))
+        except ReclipError as exc:
+            return [], [Skip(r.sent_id, r.image_id, "bad_proposals", str(exc)) for r in records]
     if not proposals:
         return rows + [result_row(r, kind, None, np.zeros((0, 4)), masks, str(p))
                        for (r, _, kind), p in zip(runnable, programs)], bad

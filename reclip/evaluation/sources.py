@@ -5,7 +5,8 @@ image's ground-truth objects (boxes and masks), an existing file gives its detec
 matched by image id, anything else is a source spec of ``reclip.proposals`` (``maskrcnn``,
 ``fasterrcnn:W.pth``, ``sam:CKPT``, ``maskrcnn+sam:CKPT``) run on each image, cached in memory
 and, with ``proposal_cache``, on disk. An image without any proposal is scored as wrong (no
-silent fallback to other boxes).
+silent fallback to other boxes). A text-conditioned source (``grounding-dino``) proposes for
+the find texts of all the image's programs (``needs_texts``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from reclip.proposals import proposal_source as spec_source
 from reclip.evaluation.config import EvalConfig
 from reclip.masks import decode_mask
 
-MASK_SOURCES = {"maskrcnn", "sam"}      # the built-in sources whose proposals carry masks
+MASK_SOURCES = {"maskrcnn", "sam", "sam2"}   # the built-in sources whose proposals carry masks
 GT_WARNING = ("using ground-truth boxes as proposals: this is not a detector setting "
               "(ReCLIP's gold-box figures; detections are the paper's main setting)")
 
@@ -32,11 +33,13 @@ GT_WARNING = ("using ground-truth boxes as proposals: this is not a detector set
 @dataclass
 class ProposalSource:
     """``proposals(image_id, image) -> list[Proposal]``; ``has_masks``: whether any proposal
-    of the source carries a mask (then masks are compared); ``name`` for run.json."""
+    of the source carries a mask (then masks are compared); ``name`` for run.json; with
+    ``needs_texts``, ``proposals(image_id, image, texts)`` for the image's find texts."""
 
     name: str
-    proposals: Callable[[Any, Image.Image], list[Proposal]]
+    proposals: Callable[..., list[Proposal]]
     has_masks: bool
+    needs_texts: bool = False
 
 
 def proposal_source(config: EvalConfig, dataset: Dataset, warn: Callable[[str], None] | None = None) -> ProposalSource:
@@ -63,6 +66,9 @@ def _spec_source(config: EvalConfig) -> ProposalSource:
     """A detector or SAM source: built once (its weights checked now, before any scoring)."""
     source = spec_source(config.proposals, cache_dir=config.proposal_cache, device=config.device,
                          precision=config.precision)
+    if source.needs_texts:  # grounding-dino: boxes for the find texts of the image's programs
+        return ProposalSource(config.proposals, lambda image_id, image, texts: source.for_texts(texts)(image),
+                              False, needs_texts=True)
     masks = any(part.name in MASK_SOURCES for part in _parts(parse_spec(config.proposals)))
     return ProposalSource(config.proposals, lambda image_id, image: source(image), masks)
 

@@ -1,7 +1,7 @@
 """Proposals: files (io), sources chosen by spec strings (detectors, SAM, files, your own),
 and their cache. ``proposal_source(spec)`` is the entry point."""
 
-from reclip.proposals import detectors, sam  # noqa: F401  (register the built-in sources)
+from reclip.proposals import detectors, open_vocab, sam, sam2  # noqa: F401  (register the built-in sources)
 from reclip.proposals.cache import CachedSource, ProposalCache, image_key
 from reclip.proposals.detectors import DEFAULT_DETECTOR, MissingWeightsError
 from reclip.proposals.resolve import batch_proposals, proposal_source, proposals_for

@@ -89,6 +89,14 @@ class CachedSource:
     def __call__(self, image: Image.Image) -> list[Proposal]:
         return self.batch([image])[0]
 
+    @property
+    def needs_texts(self) -> bool:
+        return bool(getattr(self.source, "needs_texts", False))
+
+    def for_texts(self, texts: Sequence[Any]) -> "CachedSource":
+        """The source proposing for ``texts`` (a text-conditioned detector), cached by them too."""
+        return CachedSource(self.source.for_texts(texts), self.folder, self.cache)
+
     def batch(self, images: Sequence[Image.Image]) -> list[list[Proposal]]:
         if not getattr(self.source, "cacheable", True):
             return self.source.batch(images)

@@ -203,6 +203,16 @@ class Checked:
     def __call__(self, image: Image.Image) -> list[Proposal]:
         return self._checked(self.source(image), image)
 
+    @property
+    def needs_texts(self) -> bool:
+        """Whether the source proposes for texts (Grounding DINO): see ``for_texts``."""
+        return bool(getattr(self.source, "needs_texts", False))
+
+    def for_texts(self, texts: Sequence[Any]) -> "Checked":
+        """The source proposing for ``texts``; its spec (a cache key) names them."""
+        texts = [str(t) for t in texts]
+        return Checked(self.source.for_texts(texts), f"{self.spec}#texts={'|'.join(texts)}")
+
     def batch(self, images: Sequence[Image.Image]) -> list[list[Proposal]]:
         if hasattr(self.source, "batch"):
             outputs = self.source.batch(list(images))
