@@ -31,13 +31,14 @@ _engines: dict[tuple[str, str, str], Any] = {}
 _lock = threading.Lock()
 
 
-def detector_engine(kind: str, where: str, device: Any = None) -> Owlv2Engine | GroundingDinoEngine:
+def detector_engine(kind: str, where: str, device: Any = None,
+                    precision: str | None = None) -> Owlv2Engine | GroundingDinoEngine:
     """The engine of one detector model, shared by scorers and proposal sources (so the
     proposal source's forward of an image is the scorer's too)."""
-    key = (kind, str(where), str(resolve_device(device)))
+    key = (kind, str(where), str(resolve_device(device)), precision)
     with _lock:
         if key not in _engines:
-            _engines[key] = ENGINES[kind](where, device=device)
+            _engines[key] = ENGINES[kind](where, device=device, precision=precision)
         return _engines[key]
 
 
@@ -83,7 +84,7 @@ def build_scorer(models: str | Iterable[str] | None = None, *, device: Any = Non
     clip_groups: dict[float, list[EngineSpec]] = {}
     for spec in specs:
         if spec.is_detector:
-            engine = detector_engine(spec.kind, spec.model, device)
+            engine = detector_engine(spec.kind, spec.model, device, clip_options.get("precision"))
             members.append((engine, spec.weight / spec.options.get("temperature", 1.0)))
         else:
             clip_groups.setdefault(spec.weight, []).append(spec)

@@ -30,6 +30,7 @@ from PIL import Image
 from interpreter import Proposal, as_proposals
 from primitives import ReclipError
 from reclip.engines.boxes import cxcywh_to_xyxy, nms_order, proposal_scores
+from reclip.clip.precision import autocast, resolve_precision
 from reclip.engines.hub import load_detector
 from reclip.scoring.cache import ImageKeys, LRUCache, ScorerStats
 
@@ -74,9 +75,11 @@ class GroundingDinoEngine:
 
     kind = "grounding-dino"
 
-    def __init__(self, where: str, *, device: Any = None, forward_cache: int = FORWARD_CACHE) -> None:
+    def __init__(self, where: str, *, device: Any = None, precision: str | None = None,
+                 forward_cache: int = FORWARD_CACHE) -> None:
         self.name = f"grounding-dino:{where}"
         self.model, self.processor = load_detector("grounding-dino", where, device)
+        self.precision = resolve_precision(precision, self.device)   # forwards under autocast
         self.max_tokens = int(self.model.config.max_text_len)
         self.forwards = LRUCache(forward_cache)
         self.stats = ScorerStats()
@@ -138,7 +141,7 @@ class GroundingDinoEngine:
         """(Q, L) token logits and (Q, 4) normalised cxcywh boxes of one forward."""
         pixels = self.processor.image_processor(images=image, return_tensors="pt")
         ids = torch.tensor([chunk.input_ids], device=self.device)
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(self.precision, self.device):
             out = self.model(pixel_values=pixels["pixel_values"].to(self.device),
                              pixel_mask=pixels["pixel_mask"].to(self.device), input_ids=ids,
                              attention_mask=torch.ones_like(ids), token_type_ids=torch.zeros_like(ids))

@@ -22,6 +22,7 @@ from PIL import Image
 from interpreter import Proposal, as_proposals
 from primitives import ReclipError
 from reclip.engines.boxes import cxcywh_to_xyxy, nms_order, proposal_scores
+from reclip.clip.precision import autocast, resolve_precision
 from reclip.engines.hub import load_detector
 from reclip.scoring.cache import ImageKeys, LRUCache, ScorerStats
 
@@ -43,10 +44,11 @@ class Owlv2Engine:
 
     kind = "owlv2"
 
-    def __init__(self, where: str, *, device: Any = None,
+    def __init__(self, where: str, *, device: Any = None, precision: str | None = None,
                  image_cache: int = IMAGE_CACHE, text_cache: int = TEXT_CACHE) -> None:
         self.name = f"owlv2:{where}"
         self.model, self.processor = load_detector("owlv2", where, device)
+        self.precision = resolve_precision(precision, self.device)   # forwards under autocast
         self.image_cache, self.text_cache = LRUCache(image_cache), LRUCache(text_cache)
         self.stats = ScorerStats()
         self._image_key = ImageKeys()
@@ -70,7 +72,7 @@ class Owlv2Engine:
     def box_logits(self, entry: ImageEntry, texts: Sequence[str]) -> np.ndarray:
         """(T, P) class logits of every predicted box."""
         queries = self.text_embeddings(texts)
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(self.precision, self.device):
             logits, _ = self.model.class_predictor(entry.features[None], queries[None], None)
         return logits[0].T.float().cpu().numpy().astype(np.float64)
 
@@ -84,7 +86,7 @@ class Owlv2Engine:
         self.stats.region_misses += 1
         rgb = image if image.mode == "RGB" else image.convert("RGB")
         pixels = self.processor.image_processor(images=rgb, return_tensors="pt")["pixel_values"]
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(self.precision, self.device):
             feature_map, _ = self.model.image_embedder(pixel_values=pixels.to(self.device))
             features = feature_map.reshape(1, -1, feature_map.shape[-1])
             boxes = self.model.box_predictor(features, feature_map)[0]
@@ -107,7 +109,7 @@ class Owlv2Engine:
         if miss:
             tokens = self.processor.tokenizer(miss, padding="max_length", truncation=True,
                                               max_length=self.max_tokens, return_tensors="pt")
-            with torch.inference_mode():
+            with torch.inference_mode(), autocast(self.precision, self.device):
                 out = self.model.owlv2.get_text_features(input_ids=tokens["input_ids"].to(self.device),
                                                          attention_mask=tokens["attention_mask"].to(self.device))
             feats = out if isinstance(out, torch.Tensor) else out.pooler_output

@@ -26,14 +26,14 @@ class _DetectorSource:
     kind = ""
 
     def __init__(self, where: str | None = None, *, max_proposals: int = 100, nms_iou: float = 0.5,
-                 min_score: float = 0.0, device: str | None = None) -> None:
+                 min_score: float = 0.0, device: str | None = None, precision: str | None = None) -> None:
         from reclip.engines import DETECTOR_KINDS, detector_engine  # torch and the model, only when used
 
         self.where = where or DETECTOR_KINDS[self.kind]
         self.max_proposals, self.nms_iou, self.min_score = int(max_proposals), float(nms_iou), float(min_score)
         if self.max_proposals < 1 or not 0.0 < self.nms_iou <= 1.0:
             raise ProposalSourceError(f"{self.kind}: max_proposals must be >= 1 and nms_iou in (0, 1]")
-        self.engine = detector_engine(self.kind, self.where, device)   # loads now: fast errors
+        self.engine = detector_engine(self.kind, self.where, device, precision)   # loads now: fast errors
 
     def batch(self, images: Sequence[Image.Image]) -> list[list[Proposal]]:
         return [self(image) for image in images]

@@ -29,12 +29,14 @@ class Sam2Source:
     def __init__(self, where: str | None = None, *, prompts: ProposalSource | None = None,
                  points_per_side: int = 16, pred_iou_thresh: float = 0.7, box_nms_thresh: float = 0.7,
                  min_area: float = 0.0005, max_proposals: int = 100, clip_to_box: bool = True,
-                 device: str | None = None) -> None:
+                 device: str | None = None, precision: str | None = None) -> None:
+        from reclip.clip.precision import resolve_precision
         from reclip.engines.hub import DEFAULT_CHECKPOINTS, load_detector  # torch and transformers when used
 
         if int(points_per_side) < 1 or int(max_proposals) < 1:
             raise ProposalSourceError("sam2: points_per_side and max_proposals must be >= 1")
         self.model, self.processor = load_detector("sam2", where or DEFAULT_CHECKPOINTS["sam2"], device)
+        self.precision = resolve_precision(precision, next(self.model.parameters()).device)
         self.prompts = prompts
         self.points_per_side, self.pred_iou_thresh = int(points_per_side), float(pred_iou_thresh)
         self.box_nms_thresh, self.min_area = float(box_nms_thresh), float(min_area)
@@ -53,13 +55,15 @@ class Sam2Source:
         """(P, H, W) bool masks at the image's size and (P,) predicted IoUs, one forward."""
         import torch
 
+        from reclip.clip.precision import autocast
+
         inputs = self.processor(images=image, return_tensors="pt", **prompts)
         device = next(self.model.parameters()).device
         tensors = {k: v.to(device) for k, v in inputs.items()
                    if k in ("pixel_values", "input_points", "input_labels", "input_boxes")}
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(self.precision, device):
             out = self.model(**tensors, multimask_output=False)
-        masks = self.processor.post_process_masks(out.pred_masks.cpu(), inputs["original_sizes"])[0]
+        masks = self.processor.post_process_masks(out.pred_masks.float().cpu(), inputs["original_sizes"])[0]
         return masks[:, 0].numpy().astype(bool), out.iou_scores[0, :, 0].float().cpu().numpy()
 
     def _automatic(self, image: Image.Image) -> list[Proposal]:
