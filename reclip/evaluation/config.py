@@ -25,6 +25,7 @@ PROPOSAL_CHOICES = (
     "image: maskrcnn[:WEIGHTS], fasterrcnn[:WEIGHTS], sam:CKPT, maskrcnn+sam:CKPT)"
 )
 Shard = tuple[int, int]
+RESUMABLE = ("limit",)       # settings a resumed run may change
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class EvalConfig:
     """One evaluation: the dataset (a ``reclip.datasets.LOADERS`` format, its ``files``, the
     image folder, the split), the proposals (``"gt"`` or a detections file), the scorer
     (model specs, isolation methods), ``baseline`` (the whole expression as one find: CLIP
-    alone) and ``limit`` (the first N expressions). Picklable, so shards can be sent to workers."""
+    alone), ``limit`` (the first N expressions) and ``gallery`` (a folder for failure pages). Picklable, so shards can be sent to workers."""
 
     dataset: str
     files: dict[str, str]
@@ -45,6 +46,7 @@ class EvalConfig:
     limit: int | None = None
     device: str | None = field(default=None, compare=False)
     proposal_cache: str | None = field(default=None, compare=False)
+    gallery: str | None = field(default=None, compare=False)
 
     def check(self) -> None:
         """A ReclipError for what no run can use (no proposals named, a bad limit)."""
@@ -60,10 +62,10 @@ class EvalConfig:
         return self.proposals == GT
 
     def to_dict(self) -> dict[str, Any]:
-        """The run's description (without the device, which does not change the figures)."""
+        """The run's description (without the device, cache and gallery, which do not change the figures)."""
         d = asdict(self)
-        d.pop("device")
-        d.pop("proposal_cache")
+        for name in ("device", "proposal_cache", "gallery"):
+            d.pop(name)
         d["models"], d["methods"] = list(self.models), list(self.methods)
         return d
 
@@ -89,15 +91,25 @@ def check_shard(shard: Shard | None) -> Shard | None:
 
 
 def out_folder(out: str | Path) -> Path:
-    """The output folder, created; an existing file there is an error."""
+    """The output folder, created; an empty name or an existing file there is an error."""
+    if not str(out).strip():
+        raise ReclipError("--out is empty: give the output folder (it is created, and a rerun resumes it)")
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise ReclipError(f"--out {out} is a file; give a folder (it is created, and a rerun resumes it)")
+        raise ReclipError(f"--out {out} is an existing file, not a folder: give a folder (it is created, and a rerun resumes it)")
     return make_folder(out)
 
 
+def settings_differ(old: dict[str, Any], new: dict[str, Any], ignore: tuple[str, ...] = ()) -> list[str]:
+    """The settings two runs' records differ in, each as ``name (A vs B)``."""
+    keys = sorted(k for k in set(old) | set(new) if k not in ignore and old.get(k) != new.get(k))
+    return [f"{k} ({json.dumps(old.get(k))} vs {json.dumps(new.get(k))})" for k in keys]
+
+
 def write_run(out: Path, config: EvalConfig, shard: Shard | None, masks: bool) -> dict[str, Any]:
-    """Write ``OUT/run.json``; when it exists (a resumed run) it must describe this same run."""
+    """Write ``OUT/run.json``; when it exists (a resumed run) it must describe this same run:
+    otherwise a ReclipError names the settings that differ. Only ``limit`` may change (a rerun
+    with a larger one extends the run; rows do not depend on it)."""
     run = {**config.to_dict(), "shard": list(shard) if shard else None, "masks": masks}
     path = out / RUN
     if path.is_file():
@@ -105,11 +117,11 @@ def write_run(out: Path, config: EvalConfig, shard: Shard | None, masks: bool) -
             old = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             old = None
-        if isinstance(old, dict) and old != run:
-            differ = sorted(k for k in set(old) | set(run) if old.get(k) != run.get(k))
+        differ = settings_differ(old, run, RESUMABLE) if isinstance(old, dict) else []
+        if differ:
             raise ReclipError(
-                f"{out} holds another run (it differs in {', '.join(differ)}); resume with the same "
-                "options or choose another --out")
+                f"{out} holds another run (it differs in {'; '.join(differ)}, there vs now); resume "
+                "with the same settings or choose another --out")
     write_text(path, json.dumps(run, indent=2) + "\n")
     return run
 

@@ -1,10 +1,14 @@
-"""The evaluation loop, the same for every dataset: resume, progress, bad records.
+"""The evaluation loop, the same for every dataset (detectron2's ``inference_on_dataset`` is the
+model): it knows nothing of any dataset.
 
-A dataset brings its records (dicts with an ``"id"``) and a function that turns one
-record into a results row; the loop writes rows to ``OUT/results.jsonl`` as it goes,
-skips ids already there on a rerun (resume), and records a bad record (one whose
-evaluation raises a ReclipError, KeyError, TypeError, ValueError or OSError) as a row
-with its ``"error"`` and goes on.
+Records go in grouped by image; ``score(group) -> (rows, skips)`` answers one image's records
+(one image load, one scorer call). Rows are appended to ``OUT/predictions.jsonl`` and skips to
+``OUT/skipped.jsonl`` as they are made; a rerun into the same ``OUT`` leaves out the sent_ids
+already there (resume); a group whose scoring raises a bad-record error (ReclipError, KeyError,
+TypeError, ValueError, OSError) is recorded as skipped with its reason and the loop goes on;
+tqdm shows progress. ``OUT`` is locked while a loop writes into it (``lock.py``), so two runs
+never write rows twice. Observers (``Evaluator``s given the rows and the outputs behind them, e.g.
+a failure gallery) see every row as it is made; the summary's evaluators read the files at the end.
 """
 
 from __future__ import annotations
@@ -17,12 +21,17 @@ from typing import Any, Callable, Iterable, Sequence, TextIO
 from tqdm import tqdm
 
 from primitives import ReclipError
-from reclip.files import make_folder, parse_json
+from reclip.datasets import RefRecord, Skip, group_by_image
+from reclip.evaluation.config import PREDICTIONS, SKIPPED
+from reclip.files import parse_json
 
-RESULTS = "results.jsonl"
+DUPLICATE = "duplicate_sent_id"
 BAD_RECORD_ERRORS = (ReclipError, KeyError, TypeError, ValueError, OSError)
 
 Row = dict[str, Any]
+# one image's records -> their rows, the records that could not be scored, and the outputs
+# behind the rows (e.g. (Result, image) pairs for a gallery; None when there are none)
+Score = Callable[[Sequence[RefRecord]], tuple[list[Row], list[Skip], list[Any]]]
 
 
 def read_rows(results: Path) -> list[Row]:
@@ -64,49 +73,56 @@ def write_row(f: TextIO, row: Row) -> None:
     f.write(json.dumps(row) + "\n")
 
 
-def limited(records: Sequence[Row], limit: int | None) -> Sequence[Row]:
-    """The first ``limit`` records (all with None)."""
-    if limit is None:
-        return records
-    if limit < 1:
-        raise ReclipError(f"--limit must be at least 1, got {limit}")
-    return records[:limit]
+def done_ids(out: Path) -> tuple[set[Any], set[tuple[Any, Any]]]:
+    """The sent_ids already answered in ``out`` (scored or skipped), and the (sent_id, reason)
+    of its skips. A duplicate's skip shares its sent_id with the record that is scored."""
+    skips = {(row.get("sent_id"), row.get("reason")) for row in read_rows(out / SKIPPED)}
+    done = {row.get("sent_id") for row in read_rows(out / PREDICTIONS)}
+    return done | {sent_id for sent_id, reason in skips if reason != DUPLICATE}, skips
 
 
-def run_records(records: Sequence[Row], evaluate: Callable[[Row], tuple[Row, Any]], *,
-                out: str | Path | None, on_row: Callable[[Row, Row | None, Any], None],
-                progress: bool = True, desc: str = "eval", log: Callable[[str], None] = print) -> None:
-    """Evaluate ``records``, calling ``on_row(row, record, extra)`` for every row.
+def run_loop(records: Sequence[RefRecord], skips: Sequence[Skip], score: Score, out: Path, *,
+             observers: Sequence[Any] = (), progress: bool = True, desc: str = "eval",
+             log: Callable[[str], None] = print) -> int:
+    """Score ``records`` into ``out`` (resuming what is there); returns how many were scored now.
 
-    ``evaluate(record) -> (row, extra)``; ``extra`` is handed to ``on_row`` (None for a bad
-    record). With ``out``, rows already in ``out/results.jsonl`` for these records are
-    handed to ``on_row`` first (with record None) and those records are not evaluated again.
-    """
-    done: set[Any] = set()
-    results_file = None
-    if out is not None:
-        out = make_folder(out)
-        wanted = {r.get("id") for r in records}
-        for row in read_rows(out / RESULTS):
-            done.add(row["id"])
-            if row["id"] in wanted:
-                on_row(row, None, None)
-        if done & wanted:
-            log(f"resuming: {len(done & wanted)} of {len(records)} records already in {out / RESULTS}")
-        results_file = append_rows(out / RESULTS)
-    todo = [r for r in records if r.get("id") not in done]
-    items: Iterable[Row] = tqdm(todo, desc=desc, unit="expr", file=sys.stderr) if progress else todo
+    ``skips`` are the entries the loader or the selection left out, recorded once each."""
+    done, skips_done = done_ids(out)
+    if done:
+        log(f"resuming: {len(done)} expressions already in {out}")
+    todo = [r for r in records if r.sent_id not in done]
+    if observers:
+        _replay(observers, out, {r.sent_id for r in records})
+    with append_rows(out / PREDICTIONS) as predictions, append_rows(out / SKIPPED) as skipped:
+        for skip in skips:
+            if (skip.sent_id, skip.reason) not in skips_done:
+                write_row(skipped, skip.to_dict())
+        bar = tqdm(total=len(todo), desc=desc, unit="expr", file=sys.stderr, disable=not progress)
+        for group in group_by_image(todo).values():
+            rows, bad, outputs = _score_group(score, group)
+            for row in rows:
+                write_row(predictions, row)
+            for skip in bad:
+                write_row(skipped, skip.to_dict())
+            predictions.flush()
+            skipped.flush()
+            for observer in observers:
+                observer.process(rows, outputs)
+            bar.update(len(group))
+        bar.close()
+    return len(todo)
+
+
+def _score_group(score: Score, group: Sequence[RefRecord]) -> tuple[list[Row], list[Skip], list[Any]]:
+    """One image's rows; a bad record's error skips the group, named by its reason."""
     try:
-        for record in items:
-            try:
-                row, extra = evaluate(record)
-            except BAD_RECORD_ERRORS as exc:
-                row, extra = {"id": record.get("id"), "kind": record.get("kind"),
-                              "error": f"{type(exc).__name__}: {exc}"}, None
-            on_row(row, record, extra)
-            if results_file:
-                write_row(results_file, row)
-                results_file.flush()
-    finally:
-        if results_file:
-            results_file.close()
+        return score(group)
+    except BAD_RECORD_ERRORS as exc:
+        return [], [Skip(r.sent_id, r.image_id, "bad_record", f"{type(exc).__name__}: {exc}") for r in group], []
+
+
+def _replay(observers: Iterable[Any], out: Path, wanted: set[Any]) -> None:
+    """Rows already in ``out`` go to the observers first (with no outputs behind them)."""
+    rows = [r for r in read_rows(out / PREDICTIONS) if r.get("sent_id") in wanted]
+    for observer in observers:
+        observer.process(rows, [None] * len(rows))

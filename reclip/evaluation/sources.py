@@ -32,11 +32,13 @@ GT_WARNING = ("using ground-truth boxes as proposals: this is not a detector set
 @dataclass
 class ProposalSource:
     """``proposals(image_id, image) -> list[Proposal]``; ``has_masks``: whether any proposal
-    of the source carries a mask (then masks are compared); ``name`` for run.json."""
+    of the source carries a mask (then masks are compared); ``name`` for run.json;
+    ``image_ids``: the image keys a detections file covers (None: every image has proposals)."""
 
     name: str
     proposals: Callable[[Any, Image.Image], list[Proposal]]
     has_masks: bool
+    image_ids: set[str] | None = None
 
 
 def proposal_source(config: EvalConfig, dataset: Dataset, warn: Callable[[str], None] | None = None) -> ProposalSource:
@@ -46,7 +48,7 @@ def proposal_source(config: EvalConfig, dataset: Dataset, warn: Callable[[str], 
         warn(GT_WARNING)
 
         def gold(image_id: Any, image: Image.Image) -> list[Proposal]:
-            return [_proposal(o.box, o.mask, None) for o in dataset.objects_of(image_id)]
+            return [_proposal(o.box, o.mask, o.label) for o in dataset.objects_of(image_id)]
 
         return ProposalSource("gt", gold, dataset.has_masks)
     if not Path(config.proposals).is_file():
@@ -56,7 +58,7 @@ def proposal_source(config: EvalConfig, dataset: Dataset, warn: Callable[[str], 
     def detected(image_id: Any, image: Image.Image) -> list[Proposal]:
         return [_proposal(d.box, d.mask, d.label) for d in detections.of(image_id)]
 
-    return ProposalSource(str(config.proposals), detected, detections.has_masks)
+    return ProposalSource(str(config.proposals), detected, detections.has_masks, set(detections.by_image))
 
 
 def _spec_source(config: EvalConfig) -> ProposalSource:
