@@ -100,17 +100,35 @@ def out_folder(out: str | Path) -> Path:
     return make_folder(out)
 
 
+def flat(settings: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested settings as ``{"resolved.models.0.sha256": ...}``; lists of scalars stay whole."""
+    if isinstance(settings, dict):
+        items = settings.items()
+    elif isinstance(settings, list) and any(isinstance(v, (dict, list)) for v in settings):
+        items = enumerate(settings)
+    else:
+        return {prefix: settings}
+    out: dict[str, Any] = {}
+    for key, value in items:
+        out.update(flat(value, f"{prefix}.{key}" if prefix else str(key)))
+    return out
+
+
 def settings_differ(old: dict[str, Any], new: dict[str, Any], ignore: tuple[str, ...] = ()) -> list[str]:
-    """The settings two runs' records differ in, each as ``name (A vs B)``."""
-    keys = sorted(k for k in set(old) | set(new) if k not in ignore and old.get(k) != new.get(k))
-    return [f"{k} ({json.dumps(old.get(k))} vs {json.dumps(new.get(k))})" for k in keys]
+    """The settings two runs' records differ in, each as ``name (A vs B)``, nested ones by path."""
+    a, b = flat(old), flat(new)
+    keys = sorted(k for k in set(a) | set(b) if k.split(".")[0] not in ignore and a.get(k) != b.get(k))
+    return [f"{k} ({json.dumps(a.get(k))} vs {json.dumps(b.get(k))})" for k in keys]
 
 
-def write_run(out: Path, config: EvalConfig, shard: Shard | None, masks: bool) -> dict[str, Any]:
+def write_run(out: Path, config: EvalConfig, shard: Shard | None, masks: bool,
+              resolved: dict[str, Any] | None = None) -> dict[str, Any]:
     """Write ``OUT/run.json``; when it exists (a resumed run) it must describe this same run:
     otherwise a ReclipError names the settings that differ. Only ``limit`` may change (a rerun
     with a larger one extends the run; rows do not depend on it)."""
     run = {**config.to_dict(), "shard": list(shard) if shard else None, "masks": masks}
+    if resolved is not None:
+        run["resolved"] = resolved
     path = out / RUN
     if path.is_file():
         try:

@@ -22,6 +22,7 @@ from reclip.evaluation.config import EvalConfig, Shard, check_shard, out_folder,
 from reclip.evaluation.gallery import FailureGallery
 from reclip.evaluation.lock import locked
 from reclip.evaluation.loop import DUPLICATE, run_loop
+from reclip.evaluation.provenance import resolved_settings
 from reclip.evaluation.sources import ProposalSource, proposal_source
 from reclip.evaluation.summary import write_summary
 from reclip.evaluation.systems import System, score_image
@@ -54,7 +55,7 @@ def run_evaluation(config: EvalConfig, out: str | Path, shard: Shard | None = No
         dataset = load_dataset(config.dataset, config.files, config.images, config.split)
         source = proposal_source(config, dataset, warn=(lambda line: None) if fmt.proposals else log)
         masks = dataset.has_masks and source.has_masks
-        write_run(out, config, shard, masks)
+        write_run(out, config, shard, masks, resolved_settings(config, source.built))
         records, skips = select(dataset, config.limit, shard)
         if shard is None:
             check_something_to_score(records, source, config)

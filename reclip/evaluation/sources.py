@@ -39,6 +39,7 @@ class ProposalSource:
     proposals: Callable[[Any, Image.Image], list[Proposal]]
     has_masks: bool
     image_ids: set[str] | None = None
+    built: Any = None            # the source object a spec built (its settings go to run.json)
 
 
 def proposal_source(config: EvalConfig, dataset: Dataset, warn: Callable[[str], None] | None = None) -> ProposalSource:
@@ -65,7 +66,7 @@ def _spec_source(config: EvalConfig) -> ProposalSource:
     """A detector or SAM source: built once (its weights checked now, before any scoring)."""
     source = spec_source(config.proposals, cache_dir=config.proposal_cache, device=config.device)
     masks = any(part.name in MASK_SOURCES for part in _parts(parse_spec(config.proposals)))
-    return ProposalSource(config.proposals, lambda image_id, image: source(image), masks)
+    return ProposalSource(config.proposals, lambda image_id, image: source(image), masks, built=source)
 
 
 def _parts(spec: Any) -> list[Any]:
