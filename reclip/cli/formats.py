@@ -66,6 +66,9 @@ def _add_common(p: argparse.ArgumentParser, fmt: DatasetFormat) -> None:
     p.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     p.add_argument("--gallery", default=None, metavar="DIR",
                    help="write a failure gallery here (index.html + a trace page per wrong answer)")
+    p.add_argument("--workers", type=int, default=0, metavar="N",
+                   help="load and propose the next images in N threads while the models answer "
+                        "(a bounded pipeline; the rows are the same as without; default 0: in turn)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_ray_options(p)
 
@@ -77,7 +80,7 @@ def config_from_args(args: argparse.Namespace, name: str, fmt: DatasetFormat) ->
                       split=getattr(args, "split", None), models=tuple(args.model or DEFAULT_MODELS),
                       methods=tuple(methods or DEFAULT_METHODS), baseline=args.baseline,
                       limit=args.limit, device=args.device, proposal_cache=getattr(args, "proposal_cache", None),
-                      gallery=args.gallery)
+                      gallery=args.gallery, workers=args.workers)
 
 
 def run_format(args: argparse.Namespace, name: str, fmt: DatasetFormat) -> int:

@@ -33,7 +33,8 @@ class EvalConfig:
     """One evaluation: the dataset (a ``reclip.datasets.LOADERS`` format, its ``files``, the
     image folder, the split), the proposals (``"gt"`` or a detections file), the scorer
     (model specs, isolation methods), ``baseline`` (the whole expression as one find: CLIP
-    alone), ``limit`` (the first N expressions) and ``gallery`` (a folder for failure pages). Picklable, so shards can be sent to workers."""
+    alone), ``limit`` (the first N expressions), ``gallery`` (a folder for failure pages) and
+    ``workers`` (threads preparing images ahead of the scorer; rows do not depend on it). Picklable, so shards can be sent to workers."""
 
     dataset: str
     files: dict[str, str]
@@ -47,6 +48,7 @@ class EvalConfig:
     device: str | None = field(default=None, compare=False)
     proposal_cache: str | None = field(default=None, compare=False)
     gallery: str | None = field(default=None, compare=False)
+    workers: int = field(default=0, compare=False)
 
     def check(self) -> None:
         """A ReclipError for what no run can use (no proposals named, a bad limit)."""
@@ -54,6 +56,8 @@ class EvalConfig:
             raise ReclipError(f"no proposals given: {PROPOSAL_CHOICES}")
         if self.limit is not None and self.limit < 1:
             raise ReclipError(f"--limit must be at least 1, got {self.limit}")
+        if self.workers < 0:
+            raise ReclipError(f"--workers must be 0 (no pipeline) or more, got {self.workers}")
         if not self.models or not self.methods:
             raise ReclipError("at least one --model and one --method are needed")
 
@@ -64,7 +68,7 @@ class EvalConfig:
     def to_dict(self) -> dict[str, Any]:
         """The run's description (without the device, cache and gallery, which do not change the figures)."""
         d = asdict(self)
-        for name in ("device", "proposal_cache", "gallery"):
+        for name in ("device", "proposal_cache", "gallery", "workers"):
             d.pop(name)
         d["models"], d["methods"] = list(self.models), list(self.methods)
         return d

@@ -1,8 +1,9 @@
 """The evaluation loop, the same for every dataset (detectron2's ``inference_on_dataset`` is the
 model): it knows nothing of any dataset.
 
-Records go in grouped by image; ``score(group) -> (rows, skips)`` answers one image's records
-(one image load, one scorer call). Rows are appended to ``OUT/predictions.jsonl`` and skips to
+Records go in grouped by image; ``Stages`` answers one image's records (one image load, one
+scorer call): ``prepare`` (load, propose) then ``answer`` (compile, score, interpret); with
+``workers`` the prepare stage runs ahead in threads, bounded, and rows stay in order. Rows are appended to ``OUT/predictions.jsonl`` and skips to
 ``OUT/skipped.jsonl`` as they are made; a rerun into the same ``OUT`` leaves out the sent_ids
 already there (resume); a group whose scoring raises a bad-record error (ReclipError, KeyError,
 TypeError, ValueError, OSError) is recorded as skipped with its reason and the loop goes on;
@@ -16,7 +17,9 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence, TextIO
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable, Iterable, Iterator, Protocol, Sequence, TextIO
 
 from tqdm import tqdm
 
@@ -29,9 +32,18 @@ DUPLICATE = "duplicate_sent_id"
 BAD_RECORD_ERRORS = (ReclipError, KeyError, TypeError, ValueError, OSError)
 
 Row = dict[str, Any]
-# one image's records -> their rows, the records that could not be scored, and the outputs
-# behind the rows (e.g. (Result, image) pairs for a gallery; None when there are none)
-Score = Callable[[Sequence[RefRecord]], tuple[list[Row], list[Skip], list[Any]]]
+Answer = tuple[list[Row], list[Skip], list[Any]]
+
+
+class Stages(Protocol):
+    """How one image's records are answered, in two stages: ``prepare(group)`` (loading, decoding,
+    proposals: CPU work, run ahead in worker threads) and ``answer(prepared)`` -> the rows, the
+    records that could not be scored, and the outputs behind the rows (e.g. (Result, image,
+    record) for a gallery), run in order on the loop's thread (the one that owns the models)."""
+
+    def prepare(self, group: Sequence[RefRecord]) -> Any: ...
+
+    def answer(self, prepared: Any) -> Answer: ...
 
 
 def read_rows(results: Path) -> list[Row]:
@@ -81,12 +93,15 @@ def done_ids(out: Path) -> tuple[set[Any], set[tuple[Any, Any]]]:
     return done | {sent_id for sent_id, reason in skips if reason != DUPLICATE}, skips
 
 
-def run_loop(records: Sequence[RefRecord], skips: Sequence[Skip], score: Score, out: Path, *,
+def run_loop(records: Sequence[RefRecord], skips: Sequence[Skip], stages: Stages, out: Path, *,
              observers: Sequence[Any] = (), progress: bool = True, desc: str = "eval",
-             log: Callable[[str], None] = print) -> int:
+             log: Callable[[str], None] = print, workers: int = 0) -> int:
     """Score ``records`` into ``out`` (resuming what is there); returns how many were scored now.
 
-    ``skips`` are the entries the loader or the selection left out, recorded once each."""
+    ``skips`` are the entries the loader or the selection left out, recorded once each. With
+    ``workers`` > 0 the prepare stage of the next images runs in that many threads while this one
+    answers (at most 2 x workers images ahead: a bounded queue); rows are written in the same
+    order, with the same content, as without."""
     done, skips_done = done_ids(out)
     if done:
         log(f"resuming: {len(done)} expressions already in {out}")
@@ -98,8 +113,7 @@ def run_loop(records: Sequence[RefRecord], skips: Sequence[Skip], score: Score, 
             if (skip.sent_id, skip.reason) not in skips_done:
                 write_row(skipped, skip.to_dict())
         bar = tqdm(total=len(todo), desc=desc, unit="expr", file=sys.stderr, disable=not progress)
-        for group in group_by_image(todo).values():
-            rows, bad, outputs = _score_group(score, group)
+        for group, (rows, bad, outputs) in pipeline(list(group_by_image(todo).values()), stages, workers):
             for row in rows:
                 write_row(predictions, row)
             for skip in bad:
@@ -113,10 +127,38 @@ def run_loop(records: Sequence[RefRecord], skips: Sequence[Skip], score: Score, 
     return len(todo)
 
 
-def _score_group(score: Score, group: Sequence[RefRecord]) -> tuple[list[Row], list[Skip], list[Any]]:
-    """One image's rows; a bad record's error skips the group, named by its reason."""
+def pipeline(groups: Sequence[Sequence[RefRecord]], stages: Stages,
+             workers: int = 0) -> Iterator[tuple[Sequence[RefRecord], Answer]]:
+    """Each group with its answer, in order; prepared ahead by ``workers`` threads when > 0."""
+    if workers <= 0:
+        for group in groups:
+            yield group, _guarded(lambda g=group: stages.answer(stages.prepare(g)), group)
+        return
+    ahead: deque[tuple[Sequence[RefRecord], Future]] = deque()
+    pending = iter(groups)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reclip-prepare") as pool:
+        try:
+            for _ in range(2 * workers):
+                _submit(pool, pending, ahead, stages)
+            while ahead:
+                group, future = ahead.popleft()
+                _submit(pool, pending, ahead, stages)
+                yield group, _guarded(lambda f=future: stages.answer(f.result()), group)
+        finally:
+            for _, future in ahead:      # interrupted: do not prepare what will not be answered
+                future.cancel()
+
+
+def _submit(pool: ThreadPoolExecutor, pending: Iterator, ahead: deque, stages: Stages) -> None:
+    group = next(pending, None)
+    if group is not None:
+        ahead.append((group, pool.submit(stages.prepare, group)))
+
+
+def _guarded(answer: Callable[[], Answer], group: Sequence[RefRecord]) -> Answer:
+    """One image's answer; a bad record's error skips the group, named by its reason."""
     try:
-        return score(group)
+        return answer()
     except BAD_RECORD_ERRORS as exc:
         return [], [Skip(r.sent_id, r.image_id, "bad_record", f"{type(exc).__name__}: {exc}") for r in group], []
 

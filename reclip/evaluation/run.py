@@ -1,7 +1,8 @@
 """One evaluation of any registered dataset format: ``run_evaluation(config, out, shard)``.
 
 The format's loader reads the records; ``sources.proposal_source`` chooses the proposals; the
-loop (``loop.run_loop``) answers them image by image (``systems.score_image``) into ``OUT``,
+loop (``loop.run_loop``) answers them image by image (``systems.prepare_image`` then
+``answer_image``; with ``workers``, images are prepared ahead in threads) into ``OUT``,
 resuming what is there; the summary's evaluators compute the figures from the files.
 ``shard`` = (K, N) takes the images at positions i % N == K-1 of the sorted image ids, so a
 shard never splits an image. A run that would score nothing stops with a ``NothingToScore``
@@ -25,7 +26,7 @@ from reclip.evaluation.loop import DUPLICATE, run_loop
 from reclip.evaluation.provenance import resolved_settings
 from reclip.evaluation.sources import ProposalSource, proposal_source
 from reclip.evaluation.summary import write_summary
-from reclip.evaluation.systems import System, score_image
+from reclip.evaluation.systems import Prepared, System, answer_image, prepare_image
 from reclip.locator import Locator
 
 
@@ -61,8 +62,8 @@ def run_evaluation(config: EvalConfig, out: str | Path, shard: Shard | None = No
             check_something_to_score(records, source, config)
         system = _LazySystem(config, fmt, source, masks, locator, compile_fn)
         observers = list(observers) + ([FailureGallery(config.gallery)] if config.gallery else [])
-        run_loop(records, skips, system.score, out, observers=observers, progress=progress,
-                 desc=f"eval {dataset.name}", log=log)
+        run_loop(records, skips, system, out, observers=observers, progress=progress,
+                 desc=f"eval {dataset.name}", log=log, workers=config.workers)
         summary = write_summary(out)
         for observer in observers:
             for name, value in observer.evaluate().items():
@@ -116,11 +117,17 @@ class _LazySystem:
         self.locator, self.compile_fn = locator, compile_fn
         self.system: System | None = None
 
-    def score(self, records: Sequence[RefRecord]) -> tuple[list, list, list]:
-        if self.system is None:
+    def prepare(self, records: Sequence[RefRecord]) -> Prepared:
+        return prepare_image(records, self.source, self.masks)
+
+    def answer(self, prepared: Prepared) -> tuple[list, list, list]:
+        return answer_image(prepared, self._system())
+
+    def _system(self) -> System:
+        if self.system is None:          # only the loop's thread answers: no lock needed
             self.system = System(self.locator or _locator(self.config), self.source, self.masks,
                                  self.config.baseline, self.compile_fn, self.fmt.companions, self.fmt.row_facts)
-        return score_image(records, self.system)
+        return self.system
 
 
 def _locator(config: EvalConfig) -> Locator:

@@ -59,23 +59,41 @@ class System:
         return self._companion_locators[companion.name]
 
 
-def score_image(records: Sequence[RefRecord], system: System) -> tuple[list[Row], list[Skip], list[Any]]:
-    """Rows for one image's records, the records that could not be scored, and (Result, image,
-    record) behind each row (Result None for an expression that did not compile or had no proposals)."""
+@dataclass
+class Prepared:
+    """One image's records after the CPU stage: the image decoded, its proposals made, the records
+    whose gold fits (``good``) and those that cannot be scored (``bad``)."""
+
+    good: list[RefRecord]
+    bad: list[Skip]
+    image: Any = None
+    proposals: list[Proposal] = field(default_factory=list)
+
+
+def prepare_image(records: Sequence[RefRecord], source: ProposalSource, masks: bool) -> Prepared:
+    """The loading stage (pure CPU and I/O, safe in a worker thread): load, propose, check."""
     first = records[0]
     if not Path(first.image).is_file():
-        return [], [Skip(r.sent_id, r.image_id, "missing_image", f"image file not found: {first.image}")
-                    for r in records], []
+        return Prepared([], [Skip(r.sent_id, r.image_id, "missing_image", f"image file not found: {first.image}")
+                             for r in records])
     try:
         image = load_image(first.image)
     except ReclipError as exc:
-        return [], [Skip(r.sent_id, r.image_id, "unreadable_image", str(exc)) for r in records], []
+        return Prepared([], [Skip(r.sent_id, r.image_id, "unreadable_image", str(exc)) for r in records])
     try:
-        proposals = system.source.proposals(first.image_id, image)
+        proposals = source.proposals(first.image_id, image)
         check_masks(proposals, image.size)
     except ReclipError as exc:
-        return [], [Skip(r.sent_id, r.image_id, "bad_proposals", str(exc)) for r in records], []
-    good, bad = _masks_fit(records, image.size) if system.masks else (list(records), [])
+        return Prepared([], [Skip(r.sent_id, r.image_id, "bad_proposals", str(exc)) for r in records])
+    good, bad = _masks_fit(records, image.size) if masks else (list(records), [])
+    return Prepared(good, bad, image, list(proposals))
+
+
+def answer_image(prepared: Prepared, system: System) -> tuple[list[Row], list[Skip], list[Any]]:
+    """The answering stage (compile, score, interpret: in order, on the thread that owns the models)."""
+    good, bad, image, proposals = prepared.good, prepared.bad, prepared.image, prepared.proposals
+    if not good:
+        return [], bad, []
     compiled = [system.compile_expression(r.expression) for r in good]
     programs = [Program(Find(r.expression)) if system.baseline and prog is not None else prog
                 for r, (prog, _, _) in zip(good, compiled, strict=True)]
