@@ -9,6 +9,7 @@ import time
 BENCHMARKS = [
     "benchmarks.bench_compile", "benchmarks.bench_structure", "benchmarks.bench_scoring",
     "benchmarks.bench_scale", "benchmarks.bench_proposals", "benchmarks.bench_eval",
+    "benchmarks.bench_pipeline",
 ]
 
 
