@@ -18,9 +18,9 @@ import numpy as np
 
 from grammar.ast import Find, Program
 from interpreter import Proposal, Result, check_masks
-from primitives import ReclipError, iou
+from primitives import ReclipError
 from reclip.datasets import Companion, RefRecord, Skip
-from reclip.evaluation.rows import IOU_THRESHOLD, base_row, result_row, structure_kind
+from reclip.evaluation.rows import answer_iou, base_row, is_correct, result_row, structure_kind
 from reclip.evaluation.sources import ProposalSource
 from reclip.files import load_image
 from reclip.locator import Locator
@@ -139,12 +139,7 @@ def _companion_answers(rows: list[Row], records: Sequence[RefRecord], compiled: 
         results = _run(system.locator_of(companion), programs, image, proposals)
         for row, record, result in zip(rows, records, results, strict=True):
             row[companion.name] = None if result is None else result.index
-            row[f"{companion.name}_correct"] = result is not None and answer_iou(result.box, record) > IOU_THRESHOLD
-
-
-def answer_iou(box: Sequence[float], record: RefRecord) -> float:
-    gold = np.asarray(record.gold_box, dtype=np.float64)[None, :]
-    return float(iou(np.asarray(box, dtype=np.float64)[None, :], gold)[0])
+            row[f"{companion.name}_correct"] = result is not None and is_correct(answer_iou(result.box, record))
 
 
 def _masks_fit(records: Sequence[RefRecord], size: tuple[int, int]) -> tuple[list[RefRecord], list[Skip]]:
