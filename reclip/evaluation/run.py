@@ -56,10 +56,10 @@ def run_evaluation(config: EvalConfig, out: str | Path, shard: Shard | None = No
         dataset = load_dataset(config.dataset, config.files, config.images, config.split)
         source = proposal_source(config, dataset, warn=(lambda line: None) if fmt.proposals else log)
         masks = dataset.has_masks and source.has_masks
-        write_run(out, config, shard, masks, resolved_settings(config, source.built))
         records, skips = select(dataset, config.limit, shard)
-        if shard is None:
+        if shard is None:    # before run.json: a corrected rerun into the same folder is not "another run"
             check_something_to_score(records, source, config)
+        write_run(out, config, shard, masks, resolved_settings(config, source.built))
         system = _LazySystem(config, fmt, source, masks, locator, compile_fn)
         observers = list(observers) + ([FailureGallery(config.gallery)] if config.gallery else [])
         run_loop(records, skips, system, out, observers=observers, progress=progress,

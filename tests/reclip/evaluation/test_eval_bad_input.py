@@ -139,3 +139,13 @@ def test_two_evaluations_started_together_on_one_out_never_write_a_row_twice(syn
             assert "is in use by another evaluation" in err
     ids = [json.loads(line)["sent_id"] for line in (tmp_path / "o" / "predictions.jsonl").read_text().splitlines()]
     assert len(ids) == len(set(ids)) == 6
+
+
+def test_a_run_refused_for_scoring_nothing_leaves_no_record_a_corrected_rerun_trips_on(data, tmp_path):
+    out = str(tmp_path / "o")
+    code, _, _ = run_cli("reclip", str(data.jsonl), "--images", str(data.images), "--limit", "3",
+                         "--proposals", str(_foreign_dets(tmp_path)), "--out", out)
+    assert code == 2
+    code, _, err = run_cli("reclip", str(data.jsonl), "--images", str(data.images), "--limit", "3",
+                           "--proposals", str(data.dets_dict), "--out", out)
+    assert code == 0, err
