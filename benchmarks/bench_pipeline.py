@@ -87,10 +87,11 @@ class Timed:
 
 def make_scorer(archs: list[str], device: str, precision: str) -> tuple[ClipScorer, list[Timed]]:
     torch.manual_seed(0)
-    models = [wrap_model(open_clip.create_model(a, pretrained=None), f"{a}:random", device=device) for a in archs]
+    wrap_options: dict[str, Any] = {"device": device}
     options: dict[str, Any] = {"methods": ("crop", "blur")}
-    if precision != "fp32":
-        options["precision"] = precision
+    if precision != "fp32":     # where this build takes it: the scorer, or the model wrapper
+        (options if _takes_precision(ClipScorer.__init__) else wrap_options)["precision"] = precision
+    models = [wrap_model(open_clip.create_model(a, pretrained=None), f"{a}:random", **wrap_options) for a in archs]
     scorer = ClipScorer(models, **options)
     # warm up (first-call allocations, kernels), then start from a cold embedding cache
     scorer.score(Image.new("RGB", (64, 48), "grey"), [[0, 0, 32, 24]], ["warm up"])
@@ -125,12 +126,19 @@ def run_once(folder: Path, out: Path, archs: list[str], device: str, precision: 
             "interpret": answer.seconds - score.seconds, "busy": encode / wall if wall else 0.0, "peak_mib": peak}
 
 
-def precisions(device: str) -> list[str]:
-    """fp32, and fp16 on CUDA when the scorer takes a precision (another change adds it)."""
-    takes = "precision" in inspect.signature(ClipScorer.__init__).parameters
-    if device.startswith("cuda") and not takes:
-        print("fp16: ClipScorer takes no precision option in this build; fp32 only")
-    return ["fp32", "fp16"] if device.startswith("cuda") and takes else ["fp32"]
+def _takes_precision(fn: Any) -> bool:
+    return "precision" in inspect.signature(fn).parameters
+
+
+def precisions(device: str, asked: str | None) -> list[str]:
+    """The precisions to run: ``asked`` (comma-separated), else fp32 and, on CUDA, fp16; any but
+    fp32 only when the scorer takes a precision option (another change adds it)."""
+    wanted = asked.split(",") if asked else (["fp32", "fp16"] if device.startswith("cuda") else ["fp32"])
+    if not (_takes_precision(ClipScorer.__init__) or _takes_precision(wrap_model)) and wanted != ["fp32"]:
+        print(f"{', '.join(w for w in wanted if w != 'fp32')}: ClipScorer takes no precision option in "
+              "this build; fp32 only")
+        return ["fp32"]
+    return wanted
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--proposals", type=int, default=30, help="per image")
     p.add_argument("--models", default=None, help="default: RN50x16,ViT-B-32 on CUDA, ViT-B-32 on the CPU")
     p.add_argument("--workers", type=int, default=4, help="threads of the pipelined run")
+    p.add_argument("--precision", default=None, metavar="fp32,fp16",
+                   help="precisions to compare (default: fp32, and fp16 on CUDA), when the scorer takes one")
     args = p.parse_args(argv)
     cuda = args.device.startswith("cuda")
     images = args.images or (1300 if cuda else 2)
@@ -153,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         folder.mkdir()
         make_workload(folder, images, args.expressions, args.proposals)
         results = {}
-        for precision in precisions(args.device):
+        for precision in precisions(args.device, args.precision):
             for workers in (0, args.workers):
                 name = f"{precision} {'sequential' if workers == 0 else f'pipelined x{workers}'}"
                 out = Path(tmp) / name.replace(" ", "-")
