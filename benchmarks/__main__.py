@@ -9,7 +9,7 @@ import time
 BENCHMARKS = [
     "benchmarks.bench_compile", "benchmarks.bench_structure", "benchmarks.bench_scoring",
     "benchmarks.bench_region", "benchmarks.bench_scale", "benchmarks.bench_proposals", "benchmarks.bench_eval",
-    "benchmarks.bench_engines",
+    "benchmarks.bench_engines", "benchmarks.bench_pipeline",
 ]
 
 

@@ -57,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     from reclip import Locator
     from reclip.datasets import load_dataset
     from reclip.evaluation.config import EvalConfig
-    from reclip.evaluation.refexp import run_evaluation
+    from reclip.evaluation.run import run_evaluation
 
     with tempfile.TemporaryDirectory(prefix="bench_eval_") as tmp:
         data = build_refexp_data(Path(tmp) / "data", scenes=args.images)

@@ -15,6 +15,7 @@ from foundation.catalog import touch
 # the registries, so the restoring fixture below never removes them.
 import reclip.isolation  # noqa: E402,F401
 import reclip.proposals  # noqa: E402,F401  (the built-in proposal sources)
+import reclip.synthetic.evaluate  # noqa: E402,F401  (the synthetic dataset format)
 
 
 def words(text: str) -> set[str]:

@@ -50,18 +50,21 @@ PLUGIN = {
         "        w, h = image.size\n"
         "        return [[x, y, min(x + self.step, w), min(y + self.step, h)]\n"
         "                for y in range(0, h, self.step) for x in range(0, w, self.step)]\n"),
-    # object form naming a plain (undecorated) function
+    # object form naming an undecorated object: a dataset format and its facts
     "demoplug/formats.py": (
-        "def tiny(files, images, split=None):\n"
+        "from reclip.datasets import DatasetFormat, Option\n\n"
+        "def load_tiny(files, images, split=None):\n"
         '    """A dataset format that reads nothing."""\n'
-        "    raise NotImplementedError\n"),
+        "    raise NotImplementedError\n\n"
+        "TINY = DatasetFormat(load=load_tiny, help='a tiny format from a plugin',\n"
+        "                     files=(Option('annotations', 'the tiny file', positional=True),))\n"),
     "demoplug/__init__.py": "",
 }
 ENTRY_POINTS = {
     "reclip_primitives": {"touching": "demoplug.relations"},
     "reclip_isolation": {"outline": "demoplug.isolation:outline"},
     "reclip_proposals": {"grid": "demoplug.sources:Grid"},
-    "reclip_datasets": {"tiny": "demoplug.formats:tiny"},
+    "reclip_datasets": {"tiny": "demoplug.formats:TINY"},
 }
 BROKEN = {"brokenplug.py": "raise RuntimeError('this plugin is broken on purpose')\n"}
 
@@ -111,6 +114,13 @@ def test_the_plugins_relation_is_listed_and_compiled(site, tmp_path):
     assert compiled.returncode == 0, compiled.stderr
     assert "relate(find(\"cup\", head=\"cup\"), touching, find(\"plate\", head=\"plate\"))" in compiled.stdout
     assert compiled.stderr.strip() == BROKEN_LINE or compiled.stderr == ""
+
+
+def test_the_plugins_dataset_format_is_an_eval_subcommand(site, tmp_path):
+    listing = reclip(site, tmp_path, "eval", "--help")
+    assert listing.returncode == 0 and "a tiny format from a plugin" in listing.stdout
+    usage = reclip(site, tmp_path, "eval", "tiny", "--help")
+    assert usage.returncode == 0 and "the tiny file" in usage.stdout and "--out" in usage.stdout
 
 
 def test_locate_with_the_plugins_method_and_source(site, tmp_path):

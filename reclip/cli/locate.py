@@ -156,16 +156,16 @@ def _inputs(args: argparse.Namespace):
     return image, proposals
 
 
-def add_model_options(p: argparse.ArgumentParser) -> None:
+def add_model_options(p: argparse.ArgumentParser, default_model: str = DEFAULT_MODEL) -> None:
     """--model, --method, --device and --precision: what load_locator reads, for every command."""
     p.add_argument("--model", action="append", metavar="SPEC", default=None,
-                   help=f"model spec, repeatable for an ensemble (default: {DEFAULT_MODEL}); e.g. "
+                   help=f"model spec, repeatable for an ensemble (default: {default_model}); e.g. "
                         "ViT-B-32:openai, RN50x16:openai, NAME:/path/weights.pt, /path/checkpoint.pt, "
                         "regionclip-RN50:/path/regionclip_pretrained-cc_rn50.pth, owlv2:DIR, "
                         "grounding-dino:DIR; SPEC?weight=W weights it in the ensemble")
     p.add_argument("--method", action="append", metavar="NAME", default=None,
-                   help="isolation method, repeatable (default: crop and blur, as ReCLIP); options "
-                        "travel with it: global_local?alpha=0.95")
+                   help="isolation method, repeatable or comma-separated (default: crop and blur, as "
+                        "ReCLIP); options travel with it: global_local?alpha=0.95")
     p.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     p.add_argument("--precision", choices=("fp32", "fp16", "bf16"), default=None,
                    help="the dtype every model runs in (CLIP, detectors, SAM; default: fp16 on CUDA, fp32 on CPU)")

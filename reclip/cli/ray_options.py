@@ -8,7 +8,7 @@ from typing import Any
 
 from primitives import ReclipError
 from reclip.evaluation.config import EvalConfig, parse_shard
-from reclip.evaluation.refexp import run_evaluation
+from reclip.evaluation.run import run_evaluation
 
 
 def add_ray_options(p: argparse.ArgumentParser) -> None:

@@ -12,14 +12,14 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from reclip.datasets.coco import read_json
+from reclip.datasets.formats import FORMATS, DatasetFormat, Option
 from reclip.datasets.records import (
-    LOADERS, Dataset, DatasetError, GoldObject, RefRecord, image_key, malformed_skip,
+    Dataset, DatasetError, GoldObject, RefRecord, image_key, malformed_skip,
     move_empty_sentences, xywh_to_xyxy,
 )
 from reclip.masks import to_rle
 
 
-@LOADERS.register("mdetr")
 def load_mdetr(files: Mapping[str, str], images: str, split: str | None = None) -> Dataset:
     """``files["annotations"]``: the json. Every entry is this file's ``split`` (default:
     the file name's last ``_`` part, e.g. ``val``)."""
@@ -81,3 +81,11 @@ def _objects(records: list[RefRecord]) -> dict[str, list[GoldObject]]:
         key = r.ann_id if r.ann_id is not None else r.gold_box
         objects.setdefault(image_key(r.image_id), {}).setdefault(key, GoldObject(r.ann_id, r.gold_box, r.gold_mask))
     return {k: list(v.values()) for k, v in objects.items()}
+
+
+FORMATS.add("mdetr", DatasetFormat(
+    load=load_mdetr, help="MDETR's pre-processed refexp json (finetune_refcocog_val.json, ...)",
+    description="Evaluate on MDETR's COCO-format annotations (one image entry per expression). They have no masks; with --proposals gt an image's proposals are the gold boxes of all its expressions.",
+    files=(Option("annotations", "MDETR's json", positional=True, metavar="ANNOTATIONS.json"),),
+    split=Option("split", "the split name to record (default: from the file name)", required=False),
+    title=("annotations",)))

@@ -14,14 +14,14 @@ import json
 from pathlib import Path
 from typing import Any, Mapping
 
+from reclip.datasets.formats import FORMATS, DatasetFormat, Option
 from reclip.datasets.records import (
-    LOADERS, Dataset, DatasetError, GoldObject, RefRecord, image_key, malformed_skip,
+    Dataset, DatasetError, GoldObject, RefRecord, image_key, malformed_skip,
     move_empty_sentences, xywh_to_xyxy,
 )
 from reclip.masks import to_rle
 
 
-@LOADERS.register("reclip")
 def load_reclip_jsonl(files: Mapping[str, str], images: str, split: str | None = None) -> Dataset:
     """``files["annotations"]``: the jsonl. With ``split``, lines whose own ``split`` differs are left out."""
     path = Path(files["annotations"])
@@ -97,3 +97,11 @@ def _gold_object(ann: Any) -> GoldObject:
     seg = ann.get("segmentation")
     return GoldObject(ann["id"], xywh_to_xyxy(ann.get("bbox"), f"ann {ann['id']}'s bbox"),
                       to_rle(seg) if seg else None)
+
+
+FORMATS.add("reclip", DatasetFormat(
+    load=load_reclip_jsonl, help="ReCLIP's jsonl (refcocog_val.jsonl, ...)",
+    description="Evaluate on ReCLIP's jsonl (one referred object per line, with all ground-truth objects of the image as 'anns').",
+    files=(Option("annotations", "ReCLIP's jsonl", positional=True, metavar="FILE.jsonl"),),
+    split=Option("split", "keep only lines of this split (when lines name one)", required=False),
+    title=("annotations",)))

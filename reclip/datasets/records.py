@@ -1,4 +1,5 @@
-"""The one record type of every referring-expression dataset, and the registry of loaders.
+"""The one record type of every referring-expression dataset (the registry of formats that
+make them is ``formats.FORMATS``).
 
 A loader turns a dataset's files into a ``Dataset``: its ``records`` (one per expression),
 the ground-truth ``objects`` of each image (the proposals of a ``--proposals gt`` run) and
@@ -8,10 +9,9 @@ the entries it had to ``skip`` (malformed, empty sentence), each with its reason
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Optional
+from typing import Any, Iterable, Mapping, Optional
 
 from primitives import ReclipError
-from foundation.catalog import Catalog
 
 ImageId = Any        # an int in COCO-derived data; a string is accepted
 SentId = Any         # int, or a string a loader makes when the file gives none
@@ -27,7 +27,9 @@ class RefRecord:
 
     ``gold_box`` is [x0, y0, x1, y1] in pixels; ``gold_mask`` a COCO RLE dict (``counts``
     a str) when the dataset has masks. ``sent_id`` is unique within a dataset (the key
-    a resumed run skips by).
+    a resumed run skips by). ``kind`` is the dataset's own category of the expression (the
+    synthetic benchmark's attribute, relation, ...; None: the compiled structure's kind is used)
+    and ``program`` its gold program, when the dataset knows them.
     """
 
     image: str
@@ -40,15 +42,18 @@ class RefRecord:
     split: Optional[str] = None
     dataset: Optional[str] = None
     gold_mask: Optional[Mapping[str, Any]] = field(default=None, compare=False)
+    kind: Optional[str] = None
+    program: Optional[str] = None
 
 
 @dataclass(frozen=True)
 class GoldObject:
-    """A ground-truth object of an image: its annotation id, box (xyxy) and mask (RLE or None)."""
+    """A ground-truth object of an image: its annotation id, box (xyxy), mask (RLE or None) and label."""
 
     ann_id: Any
     box: tuple[float, float, float, float]
     mask: Optional[Mapping[str, Any]] = field(default=None, compare=False)
+    label: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -82,17 +87,6 @@ class Dataset:
 
     def objects_of(self, image_id: ImageId) -> list[GoldObject]:
         return self.objects.get(image_key(image_id), [])
-
-
-# A loader: (files, images, split) -> Dataset; ``files`` names its paths and options
-# ({"root": ..., "dataset": ..., "split_by": ...} for refer, {"annotations": ...} for the others).
-Loader = Callable[[Mapping[str, str], str, Optional[str]], Dataset]
-LOADERS: Catalog[Loader] = Catalog("datasets", "dataset format")
-
-
-def load_dataset(format: str, files: Mapping[str, str], images: str, split: str | None = None) -> Dataset:
-    """Read a dataset with the loader registered as ``format`` (``refer``, ``mdetr``, ``reclip``)."""
-    return LOADERS.get(format)(files, images, split)
 
 
 def image_key(image_id: ImageId) -> str:

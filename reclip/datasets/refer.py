@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from reclip.datasets.coco import CocoInstances, coco_image_name
+from reclip.datasets.formats import FORMATS, DatasetFormat, Option
 from reclip.datasets.records import (
-    LOADERS, Dataset, DatasetError, RefRecord, image_key, malformed_skip, move_empty_sentences,
+    Dataset, DatasetError, RefRecord, image_key, malformed_skip, move_empty_sentences,
 )
 
 REF_KEYS = ("ref_id", "ann_id", "image_id", "split", "sentences")
@@ -68,7 +69,6 @@ def refer_paths(root: str | Path, dataset: str, split_by: str) -> tuple[Path, Pa
     return folder / f"refs({split_by}).p", folder / "instances.json"
 
 
-@LOADERS.register("refer")
 def load_refer(files: Mapping[str, str], images: str, split: str | None = None) -> Dataset:
     """``files``: ``root``, ``dataset`` (refcoco, refcoco+, refcocog) and ``split_by``
     (unc, google, umd)."""
@@ -117,3 +117,14 @@ def _ref_records(ref: Any, instances: CocoInstances, images: str, name: str) -> 
             sent_id=sentence["sent_id"], image_id=image_id, ann_id=ref["ann_id"], ref_id=ref["ref_id"],
             split=str(ref["split"]), dataset=name, gold_mask=gold.mask))
     return records
+
+
+FORMATS.add("refer", DatasetFormat(
+    load=load_refer, help="RefCOCO/RefCOCO+/RefCOCOg from refer's refs(SPLITBY).p + instances.json",
+    description="Evaluate on refer's annotations: ROOT/DATASET/refs(SPLITBY).p (read by a restricted "
+                "unpickler: plain data only) and ROOT/DATASET/instances.json.",
+    files=(Option("root", "refer's data folder (holds DATASET/)", metavar="DATA"),
+           Option("dataset", "refcoco, refcoco+ or refcocog"),
+           Option("split_by", "unc, google or umd (refs(SPLITBY).p)")),
+    split=Option("split", "train, val, test, testA, testB"),
+    title=("dataset",)))

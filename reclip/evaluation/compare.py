@@ -1,5 +1,7 @@
 """``reclip eval compare``: two runs side by side, and the expressions that flipped.
 
+First come the recorded settings the two runs differ in (``run.json``, the resolved ones
+included: model files' hashes, scorer options, proposal settings, reclip version, grammar).
 Figures come from each run's files (``summary.summarize``), so a comparison never reads a
 stale summary. Expressions are joined by ``sent_id``; a flip is an expression right in one
 run and wrong in the other. Runs whose proposals differ (ground-truth boxes against a
@@ -14,7 +16,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
 from primitives import ReclipError
-from reclip.evaluation.config import PREDICTIONS
+from reclip.evaluation.config import PREDICTIONS, read_run, settings_differ
 from reclip.evaluation.summary import summarize, unique_rows
 from reclip.evaluation.tables import markdown_table, percent
 
@@ -39,6 +41,7 @@ class Comparison:
     only: tuple[int, int]
     right_to_wrong: list[Row] = field(default_factory=list)
     wrong_to_right: list[Row] = field(default_factory=list)
+    settings: list[str] = field(default_factory=list)     # "name (A vs B)" for each recorded setting that differs
 
     @property
     def proposals_differ(self) -> bool:
@@ -110,7 +113,8 @@ def compare_runs(run_a: str | Path, run_b: str | Path) -> Comparison:
         by_kind=[(k, kinds_a.get(k) or {}, kinds_b.get(k) or {}) for k in joined(list(kinds_a), list(kinds_b))],
         by_cause=[(k, causes_a.get(k, 0), causes_b.get(k, 0)) for k in joined(list(causes_a), list(causes_b))],
         common=len(common), only=(len(rows_a.keys() - common), len(rows_b.keys() - common)),
-        right_to_wrong=right_to_wrong, wrong_to_right=wrong_to_right)
+        right_to_wrong=right_to_wrong, wrong_to_right=wrong_to_right,
+        settings=settings_differ(read_run(a), read_run(b), ignore=("shard", "limit")))
 
 
 def _cell(name: str, value: Any) -> str:
@@ -153,7 +157,9 @@ def _flip_lines(title: str, rows: Sequence[Row], show: int) -> list[str]:
 def format_comparison(c: Comparison, show: int = 20) -> str:
     """The comparison as text: warnings, conventions, overall, by kind, by cause, flips."""
     name_a, name_b = c.runs
-    lines = [f"A: {name_a}", f"B: {name_b}", ""]
+    lines = [f"A: {name_a}", f"B: {name_b}", "", "## Settings that differ (from run.json)"]
+    lines += [f"- {s}" for s in c.settings] or ["none: the runs were made with the same recorded settings"]
+    lines += [""]
     if c.proposals_differ:
         lines += [f"WARNING: THE RUNS USE DIFFERENT PROPOSALS (A: {c.summaries[0].get('proposals')}, "
                   f"B: {c.summaries[1].get('proposals')}): differences below mix the proposal source "

@@ -25,14 +25,16 @@ PROPOSAL_CHOICES = (
     "image: maskrcnn[:WEIGHTS], fasterrcnn[:WEIGHTS], sam:CKPT, maskrcnn+sam:CKPT)"
 )
 Shard = tuple[int, int]
+RESUMABLE = ("limit",)       # settings a resumed run may change
 
 
 @dataclass(frozen=True)
 class EvalConfig:
-    """One evaluation: the dataset (a ``reclip.datasets.LOADERS`` format, its ``files``, the
+    """One evaluation: the dataset (a ``reclip.datasets.FORMATS`` format, its ``files``, the
     image folder, the split), the proposals (``"gt"`` or a detections file), the scorer
     (model specs, isolation methods), ``baseline`` (the whole expression as one find: CLIP
-    alone) and ``limit`` (the first N expressions). Picklable, so shards can be sent to workers."""
+    alone), ``limit`` (the first N expressions), ``gallery`` (a folder for failure pages) and
+    ``workers`` (threads preparing images ahead of the scorer; rows do not depend on it). Picklable, so shards can be sent to workers."""
 
     dataset: str
     files: dict[str, str]
@@ -46,6 +48,8 @@ class EvalConfig:
     device: str | None = field(default=None, compare=False)
     proposal_cache: str | None = field(default=None, compare=False)
     precision: str | None = None          # reclip.clip.precision; None: the device's default
+    gallery: str | None = field(default=None, compare=False)
+    workers: int = field(default=0, compare=False)
 
     def check(self) -> None:
         """A ReclipError for what no run can use (no proposals named, a bad limit)."""
@@ -53,6 +57,8 @@ class EvalConfig:
             raise ReclipError(f"no proposals given: {PROPOSAL_CHOICES}")
         if self.limit is not None and self.limit < 1:
             raise ReclipError(f"--limit must be at least 1, got {self.limit}")
+        if self.workers < 0:
+            raise ReclipError(f"--workers must be 0 (no pipeline) or more, got {self.workers}")
         if not self.models or not self.methods:
             raise ReclipError("at least one --model and one --method are needed")
 
@@ -61,10 +67,10 @@ class EvalConfig:
         return self.proposals == GT
 
     def to_dict(self) -> dict[str, Any]:
-        """The run's description (without the device, which does not change the figures)."""
+        """The run's description (without the device, cache and gallery, which do not change the figures)."""
         d = asdict(self)
-        d.pop("device")
-        d.pop("proposal_cache")
+        for name in ("device", "proposal_cache", "gallery", "workers"):
+            d.pop(name)
         if d["precision"] is None:      # runs recorded before the option had none
             d.pop("precision")
         d["models"], d["methods"] = list(self.models), list(self.methods)
@@ -92,27 +98,55 @@ def check_shard(shard: Shard | None) -> Shard | None:
 
 
 def out_folder(out: str | Path) -> Path:
-    """The output folder, created; an existing file there is an error."""
+    """The output folder, created; an empty name or an existing file there is an error."""
+    if not str(out).strip():
+        raise ReclipError("--out is empty: give the output folder (it is created, and a rerun resumes it)")
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise ReclipError(f"--out {out} is a file; give a folder (it is created, and a rerun resumes it)")
+        raise ReclipError(f"--out {out} is an existing file, not a folder: give a folder (it is created, and a rerun resumes it)")
     return make_folder(out)
 
 
-def write_run(out: Path, config: EvalConfig, shard: Shard | None, masks: bool) -> dict[str, Any]:
-    """Write ``OUT/run.json``; when it exists (a resumed run) it must describe this same run."""
+def flat(settings: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested settings as ``{"resolved.models.0.sha256": ...}``; lists of scalars stay whole."""
+    if isinstance(settings, dict):
+        items = settings.items()
+    elif isinstance(settings, list) and any(isinstance(v, (dict, list)) for v in settings):
+        items = enumerate(settings)
+    else:
+        return {prefix: settings}
+    out: dict[str, Any] = {}
+    for key, value in items:
+        out.update(flat(value, f"{prefix}.{key}" if prefix else str(key)))
+    return out
+
+
+def settings_differ(old: dict[str, Any], new: dict[str, Any], ignore: tuple[str, ...] = ()) -> list[str]:
+    """The settings two runs' records differ in, each as ``name (A vs B)``, nested ones by path."""
+    a, b = flat(old), flat(new)
+    keys = sorted(k for k in set(a) | set(b) if k.split(".")[0] not in ignore and a.get(k) != b.get(k))
+    return [f"{k} ({json.dumps(a.get(k))} vs {json.dumps(b.get(k))})" for k in keys]
+
+
+def write_run(out: Path, config: EvalConfig, shard: Shard | None, masks: bool,
+              resolved: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write ``OUT/run.json``; when it exists (a resumed run) it must describe this same run:
+    otherwise a ReclipError names the settings that differ. Only ``limit`` may change (a rerun
+    with a larger one extends the run; rows do not depend on it)."""
     run = {**config.to_dict(), "shard": list(shard) if shard else None, "masks": masks}
+    if resolved is not None:
+        run["resolved"] = resolved
     path = out / RUN
     if path.is_file():
         try:
             old = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             old = None
-        if isinstance(old, dict) and old != run:
-            differ = sorted(k for k in set(old) | set(run) if old.get(k) != run.get(k))
+        differ = settings_differ(old, run, RESUMABLE) if isinstance(old, dict) else []
+        if differ:
             raise ReclipError(
-                f"{out} holds another run (it differs in {', '.join(differ)}); resume with the same "
-                "options or choose another --out")
+                f"{out} holds another run (it differs in {'; '.join(differ)}, there vs now); resume "
+                "with the same settings or choose another --out")
     write_text(path, json.dumps(run, indent=2) + "\n")
     return run
 

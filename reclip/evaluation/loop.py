@@ -1,10 +1,15 @@
-"""The evaluation loop, the same for every dataset: resume, progress, bad records.
+"""The evaluation loop, the same for every dataset (detectron2's ``inference_on_dataset`` is the
+model): it knows nothing of any dataset.
 
-A dataset brings its records (dicts with an ``"id"``) and a function that turns one
-record into a results row; the loop writes rows to ``OUT/results.jsonl`` as it goes,
-skips ids already there on a rerun (resume), and records a bad record (one whose
-evaluation raises a ReclipError, KeyError, TypeError, ValueError or OSError) as a row
-with its ``"error"`` and goes on.
+Records go in grouped by image; ``Stages`` answers one image's records (one image load, one
+scorer call): ``prepare`` (load, propose) then ``answer`` (compile, score, interpret); with
+``workers`` the prepare stage runs ahead in threads, bounded, and rows stay in order. Rows are appended to ``OUT/predictions.jsonl`` and skips to
+``OUT/skipped.jsonl`` as they are made; a rerun into the same ``OUT`` leaves out the sent_ids
+already there (resume); a group whose scoring raises a bad-record error (ReclipError, KeyError,
+TypeError, ValueError, OSError) is recorded as skipped with its reason and the loop goes on;
+tqdm shows progress. ``OUT`` is locked while a loop writes into it (``lock.py``), so two runs
+never write rows twice. Observers (``Evaluator``s given the rows and the outputs behind them, e.g.
+a failure gallery) see every row as it is made; the summary's evaluators read the files at the end.
 """
 
 from __future__ import annotations
@@ -12,17 +17,33 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence, TextIO
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable, Iterable, Iterator, Protocol, Sequence, TextIO
 
 from tqdm import tqdm
 
 from primitives import ReclipError
-from reclip.files import make_folder, parse_json
+from reclip.datasets import RefRecord, Skip, group_by_image
+from reclip.evaluation.config import PREDICTIONS, SKIPPED
+from reclip.files import parse_json
 
-RESULTS = "results.jsonl"
+DUPLICATE = "duplicate_sent_id"
 BAD_RECORD_ERRORS = (ReclipError, KeyError, TypeError, ValueError, OSError)
 
 Row = dict[str, Any]
+Answer = tuple[list[Row], list[Skip], list[Any]]
+
+
+class Stages(Protocol):
+    """How one image's records are answered, in two stages: ``prepare(group)`` (loading, decoding,
+    proposals: CPU work, run ahead in worker threads) and ``answer(prepared)`` -> the rows, the
+    records that could not be scored, and the outputs behind the rows (e.g. (Result, image,
+    record) for a gallery), run in order on the loop's thread (the one that owns the models)."""
+
+    def prepare(self, group: Sequence[RefRecord]) -> Any: ...
+
+    def answer(self, prepared: Any) -> Answer: ...
 
 
 def read_rows(results: Path) -> list[Row]:
@@ -64,49 +85,86 @@ def write_row(f: TextIO, row: Row) -> None:
     f.write(json.dumps(row) + "\n")
 
 
-def limited(records: Sequence[Row], limit: int | None) -> Sequence[Row]:
-    """The first ``limit`` records (all with None)."""
-    if limit is None:
-        return records
-    if limit < 1:
-        raise ReclipError(f"--limit must be at least 1, got {limit}")
-    return records[:limit]
+def done_ids(out: Path) -> tuple[set[Any], set[tuple[Any, Any]]]:
+    """The sent_ids already answered in ``out`` (scored or skipped), and the (sent_id, reason)
+    of its skips. A duplicate's skip shares its sent_id with the record that is scored."""
+    skips = {(row.get("sent_id"), row.get("reason")) for row in read_rows(out / SKIPPED)}
+    done = {row.get("sent_id") for row in read_rows(out / PREDICTIONS)}
+    return done | {sent_id for sent_id, reason in skips if reason != DUPLICATE}, skips
 
 
-def run_records(records: Sequence[Row], evaluate: Callable[[Row], tuple[Row, Any]], *,
-                out: str | Path | None, on_row: Callable[[Row, Row | None, Any], None],
-                progress: bool = True, desc: str = "eval", log: Callable[[str], None] = print) -> None:
-    """Evaluate ``records``, calling ``on_row(row, record, extra)`` for every row.
+def run_loop(records: Sequence[RefRecord], skips: Sequence[Skip], stages: Stages, out: Path, *,
+             observers: Sequence[Any] = (), progress: bool = True, desc: str = "eval",
+             log: Callable[[str], None] = print, workers: int = 0) -> int:
+    """Score ``records`` into ``out`` (resuming what is there); returns how many were scored now.
 
-    ``evaluate(record) -> (row, extra)``; ``extra`` is handed to ``on_row`` (None for a bad
-    record). With ``out``, rows already in ``out/results.jsonl`` for these records are
-    handed to ``on_row`` first (with record None) and those records are not evaluated again.
-    """
-    done: set[Any] = set()
-    results_file = None
-    if out is not None:
-        out = make_folder(out)
-        wanted = {r.get("id") for r in records}
-        for row in read_rows(out / RESULTS):
-            done.add(row["id"])
-            if row["id"] in wanted:
-                on_row(row, None, None)
-        if done & wanted:
-            log(f"resuming: {len(done & wanted)} of {len(records)} records already in {out / RESULTS}")
-        results_file = append_rows(out / RESULTS)
-    todo = [r for r in records if r.get("id") not in done]
-    items: Iterable[Row] = tqdm(todo, desc=desc, unit="expr", file=sys.stderr) if progress else todo
+    ``skips`` are the entries the loader or the selection left out, recorded once each. With
+    ``workers`` > 0 the prepare stage of the next images runs in that many threads while this one
+    answers (at most 2 x workers images ahead: a bounded queue); rows are written in the same
+    order, with the same content, as without."""
+    done, skips_done = done_ids(out)
+    if done:
+        log(f"resuming: {len(done)} expressions already in {out}")
+    todo = [r for r in records if r.sent_id not in done]
+    if observers:
+        _replay(observers, out, {r.sent_id for r in records})
+    with append_rows(out / PREDICTIONS) as predictions, append_rows(out / SKIPPED) as skipped:
+        for skip in skips:
+            if (skip.sent_id, skip.reason) not in skips_done:
+                write_row(skipped, skip.to_dict())
+        bar = tqdm(total=len(todo), desc=desc, unit="expr", file=sys.stderr, disable=not progress)
+        for group, (rows, bad, outputs) in pipeline(list(group_by_image(todo).values()), stages, workers):
+            for row in rows:
+                write_row(predictions, row)
+            for skip in bad:
+                write_row(skipped, skip.to_dict())
+            predictions.flush()
+            skipped.flush()
+            for observer in observers:
+                observer.process(rows, outputs)
+            bar.update(len(group))
+        bar.close()
+    return len(todo)
+
+
+def pipeline(groups: Sequence[Sequence[RefRecord]], stages: Stages,
+             workers: int = 0) -> Iterator[tuple[Sequence[RefRecord], Answer]]:
+    """Each group with its answer, in order; prepared ahead by ``workers`` threads when > 0."""
+    if workers <= 0:
+        for group in groups:
+            yield group, _guarded(lambda g=group: stages.answer(stages.prepare(g)), group)
+        return
+    ahead: deque[tuple[Sequence[RefRecord], Future]] = deque()
+    pending = iter(groups)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reclip-prepare") as pool:
+        try:
+            for _ in range(2 * workers):
+                _submit(pool, pending, ahead, stages)
+            while ahead:
+                group, future = ahead.popleft()
+                _submit(pool, pending, ahead, stages)
+                yield group, _guarded(lambda f=future: stages.answer(f.result()), group)
+        finally:
+            for _, future in ahead:      # interrupted: do not prepare what will not be answered
+                future.cancel()
+
+
+def _submit(pool: ThreadPoolExecutor, pending: Iterator, ahead: deque, stages: Stages) -> None:
+    group = next(pending, None)
+    if group is not None:
+        ahead.append((group, pool.submit(stages.prepare, group)))
+
+
+def _guarded(answer: Callable[[], Answer], group: Sequence[RefRecord]) -> Answer:
+    """One image's answer; a bad record's error skips the group, named by its reason."""
     try:
-        for record in items:
-            try:
-                row, extra = evaluate(record)
-            except BAD_RECORD_ERRORS as exc:
-                row, extra = {"id": record.get("id"), "kind": record.get("kind"),
-                              "error": f"{type(exc).__name__}: {exc}"}, None
-            on_row(row, record, extra)
-            if results_file:
-                write_row(results_file, row)
-                results_file.flush()
-    finally:
-        if results_file:
-            results_file.close()
+        return answer()
+    except BAD_RECORD_ERRORS as exc:
+        return [], [Skip(r.sent_id, r.image_id, "bad_record", f"{type(exc).__name__}: {exc}") for r in group], []
+
+
+def _replay(observers: Iterable[Any], out: Path, wanted: set[Any]) -> None:
+    """Rows already in ``out`` go to the observers first (with no outputs behind them)."""
+    rows = [r for r in read_rows(out / PREDICTIONS) if r.get("sent_id") in wanted]
+    for observer in observers:
+        observer.process(rows, [None] * len(rows))

@@ -1,6 +1,7 @@
 """``--ray [ADDRESS] --shards N``: an evaluation's shards as Ray tasks, then merged.
 
-Each task runs ``run_evaluation(config, OUT/shards/K-of-N, (K, N))`` and writes there, so
+Each task imports the dataset format's module (which registers it) and runs
+``run_evaluation(config, OUT/shards/K-of-N, (K, N))``, writing there, so
 OUT must be on a filesystem every node shares (the same path on each). Ray is optional
 (``pip install reclip[ray]``); it is imported here only, when a run asks for it.
 
@@ -22,6 +23,7 @@ from types import ModuleType
 from typing import Any, Callable
 
 from primitives import ReclipError
+from reclip.datasets import FORMATS
 from reclip.evaluation.config import EvalConfig
 from reclip.evaluation.merge import merge_runs
 
@@ -47,10 +49,15 @@ def shard_folder(out: Path, k: int, n: int) -> Path:
     return out / "shards" / f"{k}-of-{n}"
 
 
-def run_shard(config: Any, out: str, k: int, n: int) -> dict:
-    """One shard, in a Ray worker (no progress bar: many workers share one terminal)."""
-    from reclip.evaluation.refexp import run_evaluation
+def run_shard(config: Any, out: str, k: int, n: int, format_module: str | None = None) -> dict:
+    """One shard, in a Ray worker (no progress bar: many workers share one terminal). The dataset
+    format's module is imported first: importing it registers the format in the worker too."""
+    import importlib
 
+    from reclip.evaluation.run import run_evaluation
+
+    if format_module:
+        importlib.import_module(format_module)
     return run_evaluation(config, Path(out), shard=(k, n), progress=False)
 
 
@@ -91,7 +98,8 @@ def run_on_ray(config: EvalConfig, out: str | Path, shards: int, address: str | 
     try:
         folders = [shard_folder(out, k, shards) for k in range(1, shards + 1)]
         remote = ray.remote(run_shard)
-        pending = {remote.remote(config, str(f), k, shards): k for k, f in enumerate(folders, 1)}
+        module = FORMATS.get(config.dataset).module
+        pending = {remote.remote(config, str(f), k, shards, module): k for k, f in enumerate(folders, 1)}
         log(f"ray: {shards} shards submitted; output under {out / 'shards'}")
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)

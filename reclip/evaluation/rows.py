@@ -42,18 +42,28 @@ def result_row(record: RefRecord, kind: str, result: Result | None, boxes: np.nd
                masks: bool, program: str | None = None) -> dict[str, Any]:
     """The row of one scored expression; ``result`` None when there were no proposals
     (then it is wrong: index null, IoU 0, cause ``no_overlap``)."""
-    gold = np.asarray(record.gold_box, dtype=np.float64)[None, :]
     row = base_row(record, str(result.program) if result is not None else program, kind)
     if result is None:
         row.update(index=None, box=None, iou=0.0, correct=False, cause="no_overlap")
     else:
-        answer_iou = float(iou(np.asarray(result.box, dtype=np.float64)[None, :], gold)[0])
-        correct = answer_iou > IOU_THRESHOLD
-        row.update(index=result.index, box=[float(v) for v in result.box], iou=answer_iou,
+        overlap = answer_iou(result.box, record)
+        correct = is_correct(overlap)
+        row.update(index=result.index, box=[float(v) for v in result.box], iou=overlap,
                    correct=correct, cause=failure_cause(result, record, boxes, correct))
     if masks and record.gold_mask is not None:
         row.update(mask_row(record, None if result is None else result.mask))
     return row
+
+
+def answer_iou(box, record: RefRecord) -> float:
+    """IoU of an answer's box with the record's gold box."""
+    gold = np.asarray(record.gold_box, dtype=np.float64)[None, :]
+    return float(iou(np.asarray(box, dtype=np.float64)[None, :], gold)[0])
+
+
+def is_correct(overlap: float) -> bool:
+    """ReCLIP's rule, the one place it is applied: IoU strictly greater than 0.5."""
+    return overlap > IOU_THRESHOLD
 
 
 def failure_cause(result: Result, record: RefRecord, boxes: np.ndarray, correct: bool) -> str:
@@ -64,7 +74,7 @@ def failure_cause(result: Result, record: RefRecord, boxes: np.ndarray, correct:
     if correct:
         return "correct"
     gold = np.asarray(record.gold_box, dtype=np.float64)[None, :]
-    if not len(boxes) or float(iou(boxes, gold).max()) <= IOU_THRESHOLD:
+    if not len(boxes) or not is_correct(float(iou(boxes, gold).max())):
         return "no_overlap"
     d = diagnose(result, list(record.gold_box))
     if d.lost_at is None:

@@ -34,12 +34,15 @@ GT_WARNING = ("using ground-truth boxes as proposals: this is not a detector set
 class ProposalSource:
     """``proposals(image_id, image) -> list[Proposal]``; ``has_masks``: whether any proposal
     of the source carries a mask (then masks are compared); ``name`` for run.json; with
-    ``needs_texts``, ``proposals(image_id, image, texts)`` for the image's find texts."""
+    ``needs_texts``, ``proposals(image_id, image, texts)`` for the image's find texts;
+    ``image_ids``: the image keys a detections file covers (None: every image has proposals)."""
 
     name: str
     proposals: Callable[..., list[Proposal]]
     has_masks: bool
     needs_texts: bool = False
+    image_ids: set[str] | None = None
+    built: Any = None            # the source object a spec built (its settings go to run.json)
 
 
 def proposal_source(config: EvalConfig, dataset: Dataset, warn: Callable[[str], None] | None = None) -> ProposalSource:
@@ -49,7 +52,7 @@ def proposal_source(config: EvalConfig, dataset: Dataset, warn: Callable[[str], 
         warn(GT_WARNING)
 
         def gold(image_id: Any, image: Image.Image) -> list[Proposal]:
-            return [_proposal(o.box, o.mask, None) for o in dataset.objects_of(image_id)]
+            return [_proposal(o.box, o.mask, o.label) for o in dataset.objects_of(image_id)]
 
         return ProposalSource("gt", gold, dataset.has_masks)
     if not Path(config.proposals).is_file():
@@ -59,7 +62,7 @@ def proposal_source(config: EvalConfig, dataset: Dataset, warn: Callable[[str], 
     def detected(image_id: Any, image: Image.Image) -> list[Proposal]:
         return [_proposal(d.box, d.mask, d.label) for d in detections.of(image_id)]
 
-    return ProposalSource(str(config.proposals), detected, detections.has_masks)
+    return ProposalSource(str(config.proposals), detected, detections.has_masks, set(detections.by_image))
 
 
 def _spec_source(config: EvalConfig) -> ProposalSource:
@@ -68,9 +71,9 @@ def _spec_source(config: EvalConfig) -> ProposalSource:
                          precision=config.precision)
     if source.needs_texts:  # grounding-dino: boxes for the find texts of the image's programs
         return ProposalSource(config.proposals, lambda image_id, image, texts: source.for_texts(texts)(image),
-                              False, needs_texts=True)
+                              False, needs_texts=True, built=source)
     masks = any(part.name in MASK_SOURCES for part in _parts(parse_spec(config.proposals)))
-    return ProposalSource(config.proposals, lambda image_id, image: source(image), masks)
+    return ProposalSource(config.proposals, lambda image_id, image: source(image), masks, built=source)
 
 
 def _parts(spec: Any) -> list[Any]:

@@ -1,28 +1,25 @@
 """A run's figures, from its files alone (``run.json``, ``predictions.jsonl``, ``skipped.jsonl``),
-so shard outputs merge by concatenating them and summarising again.
-
-Accuracy counts IoU > 0.5 with the gold box (ReCLIP's rule) over every scored expression;
-an expression with no proposals is scored (wrong), not dropped. With masks, mIoU is the
-mean per-expression mask IoU and oIoU the cumulative intersection over the cumulative
-union; an expression without a predicted mask counts with IoU 0 and its gold area in the union.
+so shard outputs merge by concatenating them and summarising again: the standard evaluators
+(``evaluators.py``) and the dataset format's own run over the rows, sorted by sent_id.
 """
 
 from __future__ import annotations
 
 import json
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from reclip.datasets import sort_key
+from primitives import RegistryError
+from reclip.datasets import FORMATS, DatasetFormat, sort_key
 from reclip.evaluation.config import GT, PREDICTIONS, SKIPPED, read_run
+from reclip.evaluation.evaluators import Evaluator, Skipped, run_evaluators, standard_evaluators
 from reclip.evaluation.loop import read_rows
-from reclip.evaluation.rows import IOU_THRESHOLD, KINDS
 from reclip.evaluation.tables import markdown_table, percent
 from reclip.files import write_text
 
 SUMMARY_JSON = "summary.json"
 SUMMARY_MD = "summary.md"
+RUN_FIELDS = ("dataset", "files", "split", "proposals", "models", "methods", "baseline", "limit", "shard")
 
 
 def unique_rows(path: Path, *fields: str) -> list[dict[str, Any]]:
@@ -35,58 +32,52 @@ def unique_rows(path: Path, *fields: str) -> list[dict[str, Any]]:
     return sorted(rows.values(), key=lambda r: (sort_key(r.get("sent_id")), *(str(r.get(f)) for f in fields)))
 
 
+def dataset_format(name: Any) -> DatasetFormat | None:
+    """The registered format of a run (None when it is not registered in this process)."""
+    try:
+        return FORMATS.get(name) if isinstance(name, str) else None
+    except RegistryError:
+        return None
+
+
+def evaluators_of(run: dict[str, Any]) -> list[Evaluator]:
+    """The standard evaluators, then the run's dataset format's own."""
+    fmt = dataset_format(run.get("dataset"))
+    return standard_evaluators(bool(run.get("masks"))) + [make() for make in (fmt.evaluators if fmt else ())]
+
+
 def summarize(out: str | Path) -> dict[str, Any]:
     """The figures of the run in ``out``."""
     out = Path(out)
     run = read_run(out)
-    rows = unique_rows(out / PREDICTIONS)
-    skipped = unique_rows(out / SKIPPED, "reason")
-    n = len(rows)
-    summary: dict[str, Any] = {
-        "dataset": run.get("dataset"), "files": run.get("files"), "split": run.get("split"),
-        "n": n,
-        "skipped": {"count": len(skipped), "reasons": dict(sorted(Counter(s.get("reason") for s in skipped).items()))},
-        "accuracy": _mean(float(bool(r["correct"])) for r in rows),
-        "iou_threshold": IOU_THRESHOLD, "iou_rule": ">",
-        "mean_iou": _mean(float(r["iou"]) for r in rows),
-        "proposals": run.get("proposals"), "models": run.get("models"), "methods": run.get("methods"),
-        "baseline": run.get("baseline"), "limit": run.get("limit"), "shard": run.get("shard"),
-        "by_kind": _by_kind(rows),
-        "causes": dict(sorted(Counter(r["cause"] for r in rows).items(), key=lambda kv: (-kv[1], kv[0]))),
-    }
-    masked = [r for r in rows if "mask_union" in r]
-    if run.get("masks") or masked:
-        union = sum(int(r["mask_union"]) for r in masked)
-        summary.update(n_masks=len(masked), miou=_mean(float(r["mask_iou"]) for r in masked),
-                       oiou=sum(int(r["mask_intersection"]) for r in masked) / union if union else 0.0)
+    summary: dict[str, Any] = {k: run.get(k) for k in RUN_FIELDS}
+    summary.update(run_evaluators([Skipped()], unique_rows(out / SKIPPED, "reason")))
+    summary.update(run_evaluators(evaluators_of(run), unique_rows(out / PREDICTIONS)))
     return summary
 
 
-def _mean(values) -> float:
-    values = list(values)
-    return sum(values) / len(values) if values else 0.0
+def title(summary: dict[str, Any]) -> str:
+    """The dataset, the names of the files its format declares as its title, the split."""
+    fmt = dataset_format(summary.get("dataset"))
+    files = summary.get("files") or {}
+    names = [Path(str(files[k])).name for k in (fmt.title if fmt else ()) if files.get(k)]
+    return " ".join(str(v) for v in (summary["dataset"], *names, summary.get("split")) if v)
 
 
-def _by_kind(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    kinds = [k for k in KINDS if any(r["kind"] == k for r in rows)]
-    kinds += sorted({r["kind"] for r in rows} - set(KINDS))
-    return {k: {"n": sum(r["kind"] == k for r in rows),
-                "accuracy": _mean(float(bool(r["correct"])) for r in rows if r["kind"] == k)} for k in kinds}
+def proposals_lines(summary: dict[str, Any]) -> list[str]:
+    fmt = dataset_format(summary.get("dataset"))
+    if fmt is not None and fmt.proposals is not None:
+        return [f"proposals: {fmt.proposals_note or fmt.proposals}", ""]
+    if summary["proposals"] == GT:
+        return ["**proposals: ground-truth boxes (gt)** — not a detector setting; ReCLIP's paper "
+                "figures use detections.", ""]
+    return [f"proposals: detections from `{summary['proposals']}` (matched by image id; an image "
+            "without detections has no proposals and counts as wrong)", ""]
 
 
 def markdown(summary: dict[str, Any]) -> str:
     """summary.md: the conventions in words, then the figures as tables."""
-    gt = summary["proposals"] == GT
-    files = summary.get("files") or {}
-    name = files.get("dataset") or Path(files.get("annotations") or "").name
-    title = " ".join(str(v) for v in (summary["dataset"], name, summary.get("split")) if v)
-    lines = [f"# reclip eval {title}", ""]
-    if gt:
-        lines += ["**proposals: ground-truth boxes (gt)** — not a detector setting; ReCLIP's paper "
-                  "figures use detections.", ""]
-    else:
-        lines += [f"proposals: detections from `{summary['proposals']}` (matched by image id; an image "
-                  "without detections has no proposals and counts as wrong)", ""]
+    lines = [f"# reclip eval {title(summary)}", ""] + proposals_lines(summary)
     system = "CLIP alone (the whole expression as one find; ReCLIP's baseline)" if summary["baseline"] \
         else "compiled program + interpreter"
     lines += [f"system: {system}; models: {', '.join(summary['models'] or [])}; "
@@ -102,7 +93,13 @@ def markdown(summary: dict[str, Any]) -> str:
         lines += ["mIoU is the mean per-expression mask IoU, oIoU the cumulative intersection over the "
                   "cumulative union; an expression without a predicted mask counts with IoU 0 and its "
                   "gold area in the union.", ""]
-    lines += [markdown_table(header, ["---:"] * len(header), [row]), "", "## By structure kind", ""]
+    lines += [markdown_table(header, ["---:"] * len(header), [row]), ""]
+    fmt = dataset_format(summary.get("dataset"))
+    for make in fmt.evaluators if fmt else ():   # a format's evaluator may add its own section
+        section = getattr(make(), "markdown", None)
+        if section is not None:
+            lines += [section(summary), ""]
+    lines += ["## By kind", ""]
     lines += [markdown_table(["kind", "n", "Acc@0.5"], ["---", "---:", "---:"],
                              [[k, str(v["n"]), percent(v["accuracy"])] for k, v in summary["by_kind"].items()])]
     lines += ["", "## Causes", "", "no_overlap: no proposal has IoU > 0.5 with the gold (the proposals "

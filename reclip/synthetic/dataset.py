@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from tqdm import tqdm
 
 from interpreter import Proposal
 from primitives import ReclipError
+from reclip.datasets import Dataset, DatasetError, GoldObject, RefRecord, Skip, image_key
 from reclip.files import make_folder, parse_json
 from reclip.masks import decode_mask, encode_mask
 from reclip.synthetic.expressions import Expression, generate
 from reclip.synthetic.scenes import Scene
-
 
 
 def scene_records(scene_id: str, image_path: str, scene: Scene,
@@ -68,17 +68,69 @@ def dataset_file(path: str | Path) -> Path:
 def read_records(path: str | Path) -> list[dict[str, Any]]:
     """Records of a dataset (directory or JSONL); ``image`` resolved to an absolute path."""
     path = dataset_file(path)
+    try:
+        lines = path.read_bytes().decode("utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise DatasetError(f"{path} is not a synthetic dataset (not UTF-8 JSON lines): give the folder "
+                           "`reclip synth --out` wrote, or its expressions.jsonl") from None
+    except OSError as exc:
+        raise DatasetError(f"cannot read {path}: {exc.strerror or exc}") from None
     records = []
-    with path.open(encoding="utf-8") as f:
-        for line_no, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            rec = parse_json(line, f"{path}:{line_no}")
-            if not isinstance(rec, dict):
-                raise ReclipError(f"{path}:{line_no}: expected a JSON object, got {type(rec).__name__}")
-            rec["image_path"] = str((path.parent / rec.get("image", "")).resolve())
-            records.append(rec)
+    for line_no, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        rec = parse_json(line, f"{path}:{line_no}")
+        if not isinstance(rec, dict):
+            raise DatasetError(f"{path}:{line_no}: expected a JSON object, got {type(rec).__name__}")
+        rec["image_path"] = str((path.parent / str(rec.get("image", ""))).resolve())
+        records.append(rec)
     return records
+
+
+def load_dataset(files: Mapping[str, str], images: str = "", split: str | None = None) -> Dataset:
+    """The benchmark as the one record type: a record per expression (``ann_id`` = the gold
+    object's index, ``kind`` and gold ``program`` kept), each scene's objects (with their labels,
+    without masks: the benchmark scores boxes) as its gold objects. A malformed record is skipped
+    with its reason."""
+    data = read_records(files["data"])
+    out = Dataset(Path(files["data"]).name, [])
+    for position, rec in enumerate(data):
+        try:
+            record, objects = _record(rec)
+        except (ReclipError, KeyError, TypeError, ValueError) as exc:
+            sent_id = rec.get("id") if isinstance(rec.get("id"), (int, str)) else f"entry-{position}"
+            scene = rec.get("scene") if isinstance(rec.get("scene"), (int, str)) else None
+            reason = "empty_sentence" if isinstance(exc, EmptyExpression) else "malformed_record"
+            detail = str(exc) if isinstance(exc, ReclipError) else f"{type(exc).__name__}: {exc}"
+            out.skipped.append(Skip(sent_id, scene, reason, detail))
+            continue
+        out.records.append(record)
+        out.objects.setdefault(image_key(record.image_id), objects)
+    return out
+
+
+class EmptyExpression(DatasetError):
+    """A record whose expression is empty."""
+
+
+def _record(rec: dict[str, Any]) -> tuple[RefRecord, list[GoldObject]]:
+    objects = [GoldObject(k, xyxy(p["box"]), None, p.get("label")) for k, p in enumerate(rec["proposals"])]
+    gold = rec["gold"]
+    if isinstance(gold, bool) or not isinstance(gold, int) or not 0 <= gold < len(objects):
+        raise DatasetError(f"gold index {gold} is out of range for {len(objects)} proposals")
+    expression = rec["expression"]
+    if not isinstance(expression, str) or not expression.strip():
+        raise EmptyExpression(f"empty expression (got {expression!r}): nothing to locate")
+    record = RefRecord(image=rec["image_path"], expression=expression, gold_box=objects[gold].box,
+                       sent_id=rec["id"], image_id=rec["scene"], ann_id=gold, kind=rec.get("kind"),
+                       program=rec.get("program"), dataset="synthetic")
+    return record, objects
+
+
+def xyxy(box: Any) -> tuple[float, float, float, float]:
+    if not isinstance(box, (list, tuple)) or len(box) != 4:
+        raise DatasetError(f"a box must be [x0, y0, x1, y1], got {box!r}")
+    return tuple(float(v) for v in box)  # type: ignore[return-value]
 
 
 def record_proposals(record: dict[str, Any], masks: bool = True) -> list[Proposal]:

@@ -144,6 +144,7 @@ def test_draw_writes_the_format_its_name_says(inputs, monkeypatch, capsys):
 
 
 def test_an_empty_expression_in_an_evaluation_file_is_a_bad_record(tmp_path):
+    from reclip.evaluation import NothingToScore
     from reclip.synthetic.dataset import read_records, write_dataset
     from reclip.synthetic.evaluate import evaluate_synthetic
     from report_scene import LabelScorer
@@ -152,8 +153,7 @@ def test_an_empty_expression_in_an_evaluation_file_is_a_bad_record(tmp_path):
     first = read_records(path)[0]
     first.pop("image_path")
     path.write_text(json.dumps({**first, "expression": "  "}) + "\n")
-    tally = evaluate_synthetic(path, scorer=LabelScorer(), out=tmp_path / "out", progress=False,
-                               log=lambda line: None)
-    assert tally.errors == 1 and not tally.total
-    row = json.loads((tmp_path / "out" / "results.jsonl").read_text())
-    assert "empty expression" in row["error"]
+    with pytest.raises(NothingToScore, match="every expression was skipped .*1 empty_sentence"):
+        evaluate_synthetic(path, scorer=LabelScorer(), out=tmp_path / "out", progress=False, log=lambda line: None)
+    row = json.loads((tmp_path / "out" / "skipped.jsonl").read_text())
+    assert row["reason"] == "empty_sentence" and "empty expression" in row["detail"]

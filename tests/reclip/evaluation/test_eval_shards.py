@@ -14,7 +14,7 @@ from reclip import Locator, cli
 from reclip.evaluation.compare import compare_runs, format_comparison
 from reclip.evaluation.config import EvalConfig
 from reclip.evaluation.merge import merge_runs
-from reclip.evaluation.refexp import run_evaluation
+from reclip.evaluation.run import run_evaluation
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -15,7 +15,7 @@ from pycocotools import mask as mask_utils
 
 from reclip.cli.main import main
 from reclip.evaluation.config import EvalConfig
-from reclip.evaluation.refexp import run_evaluation
+from reclip.evaluation.run import run_evaluation
 from reclip.evaluation.summary import summarize
 from refexp_data import build_refexp_data
 

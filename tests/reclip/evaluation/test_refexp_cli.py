@@ -14,7 +14,7 @@ from primitives import ReclipError
 from reclip.cli.main import main
 from reclip.datasets import image_key, load_dataset
 from reclip.evaluation.config import EvalConfig, parse_shard
-from reclip.evaluation.refexp import run_evaluation, select
+from reclip.evaluation.run import run_evaluation, select
 from reclip.locator import Locator
 from refexp_data import build_refexp_data
 
@@ -46,7 +46,7 @@ def test_no_proposals_is_refused_with_the_choices(data, tmp_path):
 def test_out_that_is_a_file_is_refused(data, tmp_path):
     (tmp_path / "f").write_text("x")
     code, err = run_cli(*jsonl_args(data, "--proposals", "gt", "--out", str(tmp_path / "f")))
-    assert code == 2 and "--out" in err and "is a file" in err
+    assert code == 2 and "--out" in err and "is an existing file" in err
 
 
 def test_a_resumed_run_with_other_options_is_refused(data, tmp_path):
