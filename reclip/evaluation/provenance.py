@@ -88,9 +88,16 @@ def defaults(factory: Callable, skip: set[str] = frozenset()) -> dict[str, Any]:
 
 
 def scorer_options(methods: Any, baseline: bool) -> dict[str, Any]:
+    """The scorer's options with defaults filled in; each method with all its options' values
+    (its spec carries those that differ from the defaults: ``global_local?alpha=0.95``)."""
+    from reclip.isolation import get_method, parse_method
     from reclip.scoring import ClipScorer
 
-    return {"methods": list(methods), "baseline": baseline, **defaults(ClipScorer.__init__, NOT_FIGURES)}
+    resolved = []
+    for method in methods:
+        spec = parse_method(method)
+        resolved.append({"method": spec.name, **dict(get_method(spec.name).options), **spec.kwargs})
+    return {"methods": resolved, "baseline": baseline, **defaults(ClipScorer.__init__, NOT_FIGURES)}
 
 
 SCALARS = (int, float, str, bool, type(None))

@@ -40,9 +40,9 @@ class ProposalSource:
     name: str
     proposals: Callable[..., list[Proposal]]
     has_masks: bool
-    needs_texts: bool = False
     image_ids: set[str] | None = None
     built: Any = None            # the source object a spec built (its settings go to run.json)
+    needs_texts: bool = False
 
 
 def proposal_source(config: EvalConfig, dataset: Dataset, warn: Callable[[str], None] | None = None) -> ProposalSource:

@@ -10,7 +10,8 @@ import pytest
 from reclip import cli
 from reclip.cli import locate as cli_locate
 from reclip.cli.main import build_parser
-from reclip.cli.refexp import config_from_args
+from reclip.cli.formats import config_from_args
+from reclip.datasets import FORMATS
 
 DEMO = Path(__file__).resolve().parents[3] / "reclip" / "assets" / "demo"
 
@@ -40,5 +41,5 @@ def test_an_unknown_precision_is_a_usage_error(capsys):
 def test_eval_records_the_precision(tmp_path):
     args = build_parser("eval").parse_args(["eval", "reclip", str(tmp_path / "x.jsonl"), "--images", str(tmp_path),
                               "--proposals", "gt", "--out", str(tmp_path / "o"), "--precision", "fp16"])
-    config = config_from_args(args, "reclip", {"jsonl": str(tmp_path / "x.jsonl")})
+    config = config_from_args(args, "reclip", FORMATS.get("reclip"))
     assert config.precision == "fp16" and config.to_dict()["precision"] == "fp16"

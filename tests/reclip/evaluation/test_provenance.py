@@ -41,7 +41,7 @@ def test_run_json_records_the_resolved_settings_and_a_replaced_weights_file_is_a
     resolved = json.loads((out / "run.json").read_text())["resolved"]
     assert resolved["models"] == [{"spec": str(weights), "weights": str(weights),
                                    "sha256": hashlib.sha256(weights.read_bytes()).hexdigest()}]
-    assert resolved["scorer"]["methods"] == ["crop", "blur"] and resolved["scorer"]["alpha"] == 0.85
+    assert resolved["scorer"]["methods"] == [{"method": "crop"}, {"method": "blur"}]
     assert resolved["scorer"]["beta"] == 0.5 and resolved["proposals"] == {"source": "gt"}
     assert len(resolved["grammar_sha256"]) == 64 and resolved["reclip_version"]
 
@@ -59,7 +59,17 @@ def test_compare_names_the_settings_the_runs_differ_in_first(dataset, tmp_path):
     assert code == 0, err
     settings = stdout[stdout.index("## Settings that differ"):stdout.index("## Conventions")]
     assert '- methods (["crop", "blur"] vs ["crop"])' in settings
-    assert '- resolved.scorer.methods (["crop", "blur"] vs ["crop"])' in settings
+    assert '- resolved.scorer.methods.1.method ("blur" vs null)' in settings    # the resolved settings too
     assert "models" not in settings                       # what is the same is not listed
     code, stdout, _ = run_cli("eval", "compare", str(tmp_path / "a"), str(tmp_path / "a"))
     assert "none: the runs were made with the same recorded settings" in stdout
+
+
+def test_a_methods_options_are_recorded_with_their_defaults_filled_in():
+    from reclip.evaluation.provenance import scorer_options
+    from reclip.isolation.global_local import GLOBAL_LOCAL_ALPHA
+
+    (method,) = scorer_options(["global_local"], False)["methods"]
+    assert method["method"] == "global_local" and method["alpha"] == GLOBAL_LOCAL_ALPHA
+    (method,) = scorer_options(["global_local?alpha=0.95"], False)["methods"]
+    assert method["alpha"] == 0.95
