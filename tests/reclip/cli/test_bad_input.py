@@ -33,6 +33,10 @@ def masked(mask) -> str:
     return json.dumps([{"box": BOX, "mask": mask}], ensure_ascii=False)
 
 
+def coco_segmented(segmentation) -> str:
+    return json.dumps([{"image_id": 1, "bbox": [10, 10, 50, 50], "segmentation": segmentation}])
+
+
 @pytest.fixture
 def inputs(tmp_path: Path) -> Path:
     Image.new("RGB", (100, 100), (40, 80, 120)).save(tmp_path / "img.png")
@@ -59,9 +63,23 @@ CASES = [
      locate(proposals="m.json"), "uncompressed RLE 'counts' must be a list of non-negative", 2),
     ("uncompressed RLE, too many pixels", {"m.json": masked({"size": [10, 10], "counts": [50, 60]})},
      locate(proposals="m.json"), "RLE mask is 10x10", 2),
+    ("RLE counts too short (compressed)", {"m.json": masked({"size": [100, 100], "counts": ":d0"})},
+     locate(proposals="m.json"), "compressed RLE counts cover 30 pixels but 'size' 100x100 has 10000", 2),
+    ("RLE counts too short (uncompressed)", {"m.json": masked({"size": [100, 100], "counts": [10, 20]})},
+     locate(proposals="m.json"), "uncompressed RLE counts cover 30 pixels", 2),
+    ("COCO segmentation with short RLE counts", {"m.json": coco_segmented({"size": [100, 100], "counts": "1"})},
+     locate(proposals="m.json"), "compressed RLE counts cover 1 pixels", 2),
+    ("mask grid of values other than 0/1", {"m.json": masked([[0, 2], [1, 0]])},
+     locate(proposals="m.json"), "mask grid values must be 0/1 or 0/255; it holds 1, 2", 2),
+    ("float mask grid with 0.01", {"m.json": masked([[0.0, 0.01], [1.0, 0.0]])},
+     locate(proposals="m.json"), "mask grid values must be 0 or 1; it holds 0.01", 2),
+    ("record mask shaped like a polygon", {"m.json": masked([[10, 10, 20, 10, 20, 20]])},
+     locate(proposals="m.json"), "mask grid values must be 0/1 or 0/255", 2),
+    ("0/1 mask grid not at the image size", {"m.json": masked([[0, 1], [1, 0]])},
+     locate(proposals="m.json"), "mask grid is 2x2 (w x h) but the image is 100x100", 2),
     ("ragged mask list", {"m.json": masked([[0, 1, 0], [1]])},
-     locate(proposals="m.json"), "ragged 0/1 mask", 2),
-    ("odd-length polygon", {"m.json": masked([[10, 10, 20, 20, 30]])},
+     locate(proposals="m.json"), "ragged mask grid", 2),
+    ("odd-length polygon", {"m.json": coco_segmented([[10, 10, 20, 20, 30]])},
      locate(proposals="m.json"), "polygon 0 has 5 coordinates", 2),
     ("deeply nested proposals JSON", {"deep.json": DEEP}, locate(proposals="deep.json"), "nested too deeply", 2),
     ("deeply nested expressions JSONL", {"e.jsonl": "{" + DEEP},
