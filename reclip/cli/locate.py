@@ -12,7 +12,7 @@ from grammar import ProgramSyntaxError, parse_program
 from primitives import REGISTRY, ReclipError, validate_boxes
 from reclip.cli.expressions import add_expression_options, expressions_of
 from reclip.cli.programs import add_spacy_option, compile_text
-from reclip.files import image_format, load_image
+from reclip.files import image_format, load_image, refuse_inputs_as_outputs, spec_paths
 from reclip.locator import Locator
 from reclip.proposals import DEFAULT_DETECTOR, proposals_for
 from reclip.report.diagnose import diagnose, salient
@@ -81,6 +81,7 @@ def cmd_locate(args: argparse.Namespace) -> int:
     """One expression, or many over the same image: one model load, one scoring pass
     (``Locator.run_many``, what ``locate_many`` does after compiling)."""
     expressions = expressions_of(args)
+    _check_outputs(args, len(expressions), {"the expressions file": args.expressions})
     image, proposals = _inputs(args)
     programs = [_compile_one(text, k, len(expressions), args.spacy_model) for k, text in enumerate(expressions)]
     locator = load_locator(args)
@@ -108,6 +109,7 @@ def _compile_one(text: str, k: int, count: int, spacy_model: str | None):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    _check_outputs(args, 1, {"the program file": None if args.program == "-" else args.program})
     text, name = _read_program_text(args.program)
     try:
         program = parse_program(text, REGISTRY)
@@ -144,6 +146,17 @@ def _read_program_text(spec: str) -> tuple[str, str]:
         return path.read_text(encoding="utf-8"), str(path)
     except (OSError, UnicodeDecodeError) as exc:
         raise ReclipError(f"cannot read program file {path}: {exc}") from None
+
+
+def _check_outputs(args: argparse.Namespace, count: int, inputs: dict[str, Any]) -> None:
+    """Refuse a --draw / --trace path that names an input (image, proposals, program, model...)."""
+    numbers = [None] if count == 1 else range(count)
+    outputs = {f"--{option}" + ("" if k is None else f" (expression {k + 1})"): _numbered(path, k)
+               for option in ("draw", "trace")
+               if (path := getattr(args, option)) for k in numbers}
+    inputs = {"the input image": args.image, "the proposals file": spec_paths(args.proposals),
+              "a model file": [p for spec in args.model or () for p in spec_paths(spec)], **inputs}
+    refuse_inputs_as_outputs(outputs, inputs)
 
 
 def _inputs(args: argparse.Namespace):

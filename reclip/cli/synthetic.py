@@ -31,13 +31,16 @@ def _add_synth(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--scenes", type=int, default=100, help="number of scenes (default 100)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a dataset already in --out (its images too); without it a "
+                        "non-empty --out is refused")
     p.set_defaults(func=cmd_synth)
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
     if args.scenes < 1:
         raise ReclipError(f"--scenes must be at least 1, got {args.scenes}")
-    path = write_dataset(args.out, args.scenes, args.seed, progress=True)
+    path = write_dataset(args.out, args.scenes, args.seed, progress=True, overwrite=args.overwrite)
     counts: dict[str, int] = {}
     for rec in read_records(path):
         counts[rec["kind"]] = counts.get(rec["kind"], 0) + 1

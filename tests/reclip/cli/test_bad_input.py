@@ -96,6 +96,32 @@ CASES = [
     ("lone surrogate in a program", {"sur.txt": 'find("\\ud800")'},
      ["run", "sur.txt", "img.png", "--proposals", "p.json"], "lone surrogate", 2),
     ("compiled program too deep to print", {}, ["compile", "the star " + "left of the circle " * 493], "the limit is 200", 2),
+    # -- inputs are never outputs
+    ("--draw over the input image", {}, locate("--draw", "img.png"), "--draw img.png is the input image", 2),
+    ("--draw over the input image by another path", {}, locate("--draw", "./data/../img.png"),
+     "is the input image", 2),
+    ("--trace over the proposals file", {}, locate("--trace", "p.json"), "--trace p.json is the proposals file", 2),
+    ("--trace over a file: proposals spec", {}, locate("--trace", "p.json", proposals="file:p.json"),
+     "--trace p.json is the proposals file", 2),
+    ("--trace over the expressions file", {"e.txt": "the red circle\n"},
+     ["locate", "img.png", "--expressions", "e.txt", "--proposals", "p.json", "--trace", "e.txt"],
+     "--trace e.txt is the expressions file", 2),
+    ("--draw and --trace on one path", {}, locate("--draw", "o.png", "--trace", "o.png"),
+     "--trace o.png is also --draw's path", 2),
+    ("--draw over a model file", {"m.pt": "x"}, locate("--model", "m.pt", "--draw", "m.pt"),
+     "--draw m.pt is a model file", 2),
+    ("run --trace over the program file", {"prog.txt": 'find("a")'},
+     ["run", "prog.txt", "img.png", "--proposals", "p.json", "--trace", "prog.txt"],
+     "--trace prog.txt is the program file", 2),
+    ("run --draw over the image", {"prog.txt": 'find("a")'},
+     ["run", "prog.txt", "img.png", "--proposals", "p.json", "--draw", "img.png"], "--draw img.png is the input image", 2),
+    ("synth --out into a non-empty folder", {"ds/expressions.jsonl": "{}\n"},
+     ["synth", "--out", "ds", "--scenes", "1"], "dataset folder ds is not empty", 2),
+    ("synth --overwrite over a folder that is not a dataset", {"notes/todo.txt": "keep me"},
+     ["synth", "--out", "notes", "--scenes", "1", "--overwrite"], "holds files that are not a synthetic dataset (todo.txt)", 2),
+    ("synth --out ''", {}, ["synth", "--out", "", "--scenes", "1"], "the dataset folder's path is empty", 2),
+    ("eval merge --out onto a shard", {}, ["eval", "merge", "s1", "s2", "--out", "s1"],
+     "--out s1 is one of the shard folders it merges", 2),
     ("no expression at all", {}, ["locate", "img.png", "--proposals", "p.json"], "no expression", 2),
 ]
 if not torch.cuda.is_available():
@@ -175,3 +201,22 @@ def test_an_empty_expression_in_an_evaluation_file_is_a_bad_record(tmp_path):
     assert tally.errors == 1 and not tally.total
     row = json.loads((tmp_path / "out" / "results.jsonl").read_text())
     assert "empty expression" in row["error"]
+
+
+def test_a_refused_output_leaves_the_input_untouched(inputs, monkeypatch, capsys):
+    monkeypatch.chdir(inputs)
+    before = (inputs / "img.png").read_bytes(), (inputs / "p.json").read_bytes()
+    assert cli.main(locate("--draw", "img.png", "--trace", "p.json")) == 2
+    assert ((inputs / "img.png").read_bytes(), (inputs / "p.json").read_bytes()) == before
+
+
+def test_synth_overwrite_replaces_the_dataset_and_leaves_no_stale_image(tmp_path, monkeypatch, capsys):
+    from reclip.synthetic.dataset import read_records
+
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["synth", "--out", "ds", "--scenes", "3", "--seed", "1"]) == 0
+    assert len(list((tmp_path / "ds" / "images").iterdir())) == 3
+    assert cli.main(["synth", "--out", "ds", "--scenes", "1", "--seed", "2", "--overwrite"]) == 0
+    images = sorted(p.name for p in (tmp_path / "ds" / "images").iterdir())
+    assert images == ["s2-000000.png"]
+    assert {r["scene"] for r in read_records(tmp_path / "ds")} == {"s2-000000"}
