@@ -94,13 +94,38 @@ def read_json(path: str | os.PathLike, what: str = "JSON file", error: type[Recl
 
 
 def parse_json(text: str, where: str, error: type[ReclipError] = ReclipError) -> Any:
-    """``json.loads(text)``; every failure is ``error`` prefixed by ``where`` (a file, file:line)."""
+    """``json.loads(text)``; every failure is ``error`` prefixed by ``where`` (a file, file:line).
+    A number outside a float's range (a 400-digit integer, ``1e400``) is refused: every
+    number reclip reads becomes a float, and would end as inf or an OverflowError."""
     try:
-        return json.loads(text)
+        return json.loads(text, parse_int=_int_in_range, parse_float=_float_in_range)
+    except _OutOfRange as exc:
+        raise error(f"{where}: {exc}") from None
     except json.JSONDecodeError as exc:
         raise error(f"{where}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
     except RecursionError:
         raise error(f"{where}: JSON nested too deeply to read") from None
+
+
+class _OutOfRange(Exception):
+    """A JSON number no float holds (raised inside json's number hooks)."""
+
+
+def _int_in_range(text: str) -> int:
+    try:
+        value = int(text)
+        float(value)
+    except (OverflowError, ValueError):   # ValueError: past Python's 4,300-digit limit
+        raise _OutOfRange(f"a number of {len(text.lstrip('-'))} digits is outside the range of a float "
+                          "(about 1.8e308 at most)") from None
+    return value
+
+
+def _float_in_range(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise _OutOfRange(f"the number {text[:40]} is outside the range of a float (about 1.8e308 at most)")
+    return value
 
 
 def write_text(path: str | os.PathLike, text: str) -> Path:

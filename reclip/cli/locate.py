@@ -14,7 +14,7 @@ from reclip.cli.expressions import add_expression_options, expressions_of
 from reclip.cli.programs import add_spacy_option, compile_text
 from reclip.files import image_format, load_image, refuse_inputs_as_outputs, spec_paths
 from reclip.locator import Locator
-from reclip.proposals import DEFAULT_DETECTOR, proposals_for
+from reclip.proposals import DEFAULT_DETECTOR, proposals_for, spec_usage
 from reclip.report.diagnose import diagnose, salient
 from reclip.report.draw import draw_result
 from reclip.report.trace import write_trace_html
@@ -31,8 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _add_scoring_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--proposals", default=DEFAULT_DETECTOR, metavar="SPEC",
                    help="a proposals file (JSON: boxes [x0,y0,x1,y1], {box, mask?, label?} records or COCO "
-                        "results) or a source: maskrcnn[:WEIGHTS], fasterrcnn[:WEIGHTS], sam:CKPT, "
-                        f"maskrcnn+sam:CKPT, file:PATH (default: {DEFAULT_DETECTOR}, from torchvision's cache)")
+                        f"results) or a source: {spec_usage()}, each with ?KEY=VALUE options "
+                        f"(default: {DEFAULT_DETECTOR}, from torchvision's cache)")
     p.add_argument("--proposal-cache", metavar="DIR", default=None,
                    help="keep computed proposals in DIR (per image and source) and reuse them")
     p.add_argument("--image-id", metavar="ID", default=None,

@@ -11,6 +11,7 @@ from typing import Any, Callable
 from reclip.cli.ray_options import add_ray_options, run_config
 from reclip.evaluation.config import DEFAULT_METHODS, DEFAULT_MODELS, EvalConfig
 from reclip.evaluation.summary import SUMMARY_MD
+from reclip.proposals import spec_usage
 
 
 def add_refer(datasets: argparse._SubParsersAction) -> None:
@@ -53,7 +54,7 @@ def _add_common(p: argparse.ArgumentParser, files: Callable[[argparse.Namespace]
                    help="required: 'gt' (ground-truth boxes and masks: not a detector setting), a "
                         "detections file matched by image id (ReCLIP/MAttNet dict, [{image_id, box}], "
                         "COCO results with optional segmentation), or a source run on each image "
-                        "(maskrcnn[:WEIGHTS], fasterrcnn[:WEIGHTS], sam:CKPT, maskrcnn+sam:CKPT)")
+                        f"({spec_usage()})")
     p.add_argument("--proposal-cache", metavar="DIR", default=None,
                    help="with a source SPEC: keep each image's proposals here, so a rerun or another "
                         "evaluation of the same images runs the detector once")

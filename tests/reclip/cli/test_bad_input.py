@@ -52,6 +52,20 @@ def locate(*extra: str, proposals: str = "p.json", image: str = "img.png") -> li
     return ["locate", image, "the red circle", "--proposals", proposals, *extra]
 
 
+USER_SOURCES = """
+from reclip.proposals import PROPOSAL_SOURCES
+
+@PROPOSAL_SOURCES.register("boom")
+def boom(arg=None):
+    def run(image):
+        raise RuntimeError("kaput")
+    return run
+
+@PROPOSAL_SOURCES.register("unbuildable")
+def unbuildable(arg=None):
+    raise OSError("no camera")
+"""
+
 # (name, files to write {name: text}, argv, stderr fragment, exit status)
 CASES = [
     ("decompression bomb", {}, locate(image="bomb.png"), "exceeds limit", 2),
@@ -122,6 +136,41 @@ CASES = [
     ("synth --out ''", {}, ["synth", "--out", "", "--scenes", "1"], "the dataset folder's path is empty", 2),
     ("eval merge --out onto a shard", {}, ["eval", "merge", "s1", "s2", "--out", "s1"],
      "--out s1 is one of the shard folders it merges", 2),
+    # -- every option checked where it is read
+    ("source option not a number", {}, locate(proposals="maskrcnn?score_threshold=abc"),
+     "maskrcnn?score_threshold=abc: option 'score_threshold' must be a number from 0 to 1, got 'abc'", 2),
+    ("source option out of range", {}, locate(proposals="maskrcnn?min_size=0"),
+     "option 'min_size' must be a whole number from 32 to 4096, got 0", 2),
+    ("unknown source option", {}, locate(proposals="maskrcnn?nosuch=1"),
+     "proposal source 'maskrcnn' takes no option 'nosuch' (it takes: score_threshold=0.3, ", 2),
+    ("negative max_proposals", {}, locate(proposals="fasterrcnn?max_proposals=-5"),
+     "option 'max_proposals' must be a whole number of at least 1, got -5", 2),
+    ("NaN nms_iou", {}, locate(proposals="maskrcnn?nms_iou=nan"), "option 'nms_iou' must be a number from 0 to 1, got nan", 2),
+    ("whole-number option given a fraction", {}, locate(proposals="maskrcnn?max_proposals=2.5"),
+     "option 'max_proposals' must be a whole number", 2),
+    ("SAM option of the wrong type", {}, locate(proposals="sam:img.png?clip_to_box=3"),
+     "option 'clip_to_box' must be true or false, got 3", 2),
+    ("sam: an image, not a checkpoint", {}, locate(proposals="sam:img.png"),
+     "img.png is not a SAM checkpoint: torch cannot load it", 2),
+    ("detector weights: an image", {}, locate(proposals="fasterrcnn:img.png"),
+     "img.png is not fasterrcnn_resnet50_fpn_v2 weights: torch cannot load it", 2),
+    ("file source given an option", {}, locate(proposals="file:p.json?x=1"),
+     "proposal source 'file' takes no option 'x' (it takes: image_id)", 2),
+    ("--device xla", {}, locate("--device", "xla"), "device 'xla' was asked for but this machine has no XLA device", 2),
+    ("--device meta", {}, locate("--device", "meta"), "no META device", 2),
+    ("--device xla with a detector", {}, locate("--device", "xla", proposals="maskrcnn:img.png"),
+     "no XLA device", 2),
+    ("400-digit integer in a proposals file", {"big.json": "[[0, 0, 10, " + "9" * 400 + "]]"},
+     locate(proposals="big.json"), "big.json: a number of 400 digits is outside the range of a float", 2),
+    ("5000-digit integer in a proposals file", {"big.json": "[[0, 0, 10, " + "9" * 5000 + "]]"},
+     locate(proposals="big.json"), "a number of 5000 digits is outside the range of a float", 2),
+    ("1e400 in a proposals file", {"big.json": "[[0, 0, 10, 1e400]]"},
+     locate(proposals="big.json"), "the number 1e400 is outside the range of a float", 2),
+    ("a user's source raises", {"mine.py": USER_SOURCES},
+     ["--plugins", "mine.py", *locate(proposals="boom")], "proposal source 'boom' failed: RuntimeError: kaput", 2),
+    ("a user's source fails to build", {"mine.py": USER_SOURCES},
+     ["--plugins", "mine.py", *locate(proposals="unbuildable")],
+     "proposal source 'unbuildable' failed while being built: OSError: no camera", 2),
     ("no expression at all", {}, ["locate", "img.png", "--proposals", "p.json"], "no expression", 2),
 ]
 if not torch.cuda.is_available():
