@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from grammar import ProgramSyntaxError, parse_program
 from primitives import REGISTRY, ReclipError, validate_boxes
 from reclip.cli.expressions import add_expression_options, expressions_of
@@ -188,6 +190,12 @@ def _report(args: argparse.Namespace, result, image, expression: str | None, tit
             number: int | None = None) -> int:
     """Print the result; write the trace and the drawing when asked. ``number``: the
     expression's place among several (its files get a -K suffix, its JSON one line)."""
+    with np.errstate(over="ignore"):   # a gold box of 1e308 pixels has an infinite area: IoU 0, no warning
+        return _report_result(args, result, image, expression, title, number)
+
+
+def _report_result(args: argparse.Namespace, result, image, expression: str | None, title: str | None,
+                   number: int | None) -> int:
     gold = list(args.gold) if args.gold is not None else None
     written = []
     if args.trace:

@@ -269,3 +269,20 @@ def test_synth_overwrite_replaces_the_dataset_and_leaves_no_stale_image(tmp_path
     images = sorted(p.name for p in (tmp_path / "ds" / "images").iterdir())
     assert images == ["s2-000000.png"]
     assert {r["scene"] for r in read_records(tmp_path / "ds")} == {"s2-000000"}
+
+
+def test_a_huge_gold_box_is_drawn_clipped_to_the_image_quickly(inputs, monkeypatch, capsys):
+    import time
+
+    from report_scene import LabelScorer
+    from reclip import Locator
+
+    monkeypatch.chdir(inputs)
+    monkeypatch.setattr(cli_locate, "load_locator", lambda args: Locator(LabelScorer()))
+    start = time.perf_counter()
+    assert cli.main(locate("--gold", "0", "0", "1e308", "1e308", "--draw", "out.png")) == 0
+    assert time.perf_counter() - start < 5          # was minutes: a dash per 8 pixels of 1e308
+    captured = capsys.readouterr()
+    assert "gold:    WRONG  (IoU 0.00" in captured.out and "Warning" not in captured.err
+    drawn = np.asarray(Image.open(inputs / "out.png"))
+    assert drawn.shape == (100, 100, 3) and (drawn[0] != (40, 80, 120)).any()   # the gold's edge at the top
