@@ -17,7 +17,7 @@ TOO_LONG_ALLOWED: set[str] = set()
 # source spec, and a source needs nothing of scoring or the locator. report sits below
 # evaluation: an evaluation tallies the diagnosis (report.diagnose) of every failure by cause.
 RECLIP_LAYERS = [
-    {"files", "plugins"}, {"masks"}, {"clip"}, {"isolation"}, {"scoring"}, {"proposals"}, {"locator"},
+    {"files", "plugins", "_interrupt"}, {"masks"}, {"clip"}, {"isolation"}, {"scoring"}, {"proposals"}, {"locator"},
     {"datasets"}, {"report"}, {"evaluation"}, {"synthetic"}, {"cli"}, {"__init__", "__main__"},
 ]
 

@@ -20,6 +20,7 @@ from types import ModuleType
 from typing import Sequence
 
 from primitives import ReclipError
+from reclip._interrupt import EXIT_INTERRUPTED, restore_interrupts
 from reclip.cli import locate, programs
 from reclip.cli.locate import ProgramFileError
 from reclip.plugins import load_entry_points, load_plugin
@@ -102,8 +103,16 @@ def _command_in(argv: Sequence[str]) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
-    argv = sys.argv[1:] if argv is None else list(argv)
+    """Run the command line; returns the exit status (130 after Ctrl-C, at any moment)."""
+    restore_interrupts()
+    try:
+        return _main(sys.argv[1:] if argv is None else list(argv))
+    except KeyboardInterrupt:   # while parsing or importing a heavy group
+        print("reclip: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: list[str]) -> int:
     parser = build_parser(_command_in(argv))
     args = parser.parse_args(argv)
     try:
@@ -117,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("reclip: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # e.g. `reclip relations | head`
         sys.stderr.close()
         return 0

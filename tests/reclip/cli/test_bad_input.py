@@ -171,6 +171,13 @@ CASES = [
     ("a user's source fails to build", {"mine.py": USER_SOURCES},
      ["--plugins", "mine.py", *locate(proposals="unbuildable")],
      "proposal source 'unbuildable' failed while being built: OSError: no camera", 2),
+    # -- bounded work
+    ("--ray HOST:PORT with nothing listening", {"a.jsonl": "{}\n"},
+     ["eval", "reclip", "a.jsonl", "--images", ".", "--proposals", "gt", "--out", "o", "--ray", "127.0.0.1:1",
+      "--shards", "2", "--no-progress"], "cannot reach Ray at 127.0.0.1:1: nothing answers on port 1", 2),
+    ("--ray with a malformed address", {"a.jsonl": "{}\n"},
+     ["eval", "reclip", "a.jsonl", "--images", ".", "--proposals", "gt", "--out", "o", "--ray", "nowhere",
+      "--shards", "2", "--no-progress"], "--ray nowhere: expected HOST:PORT, ray://HOST:PORT or auto", 2),
     ("no expression at all", {}, ["locate", "img.png", "--proposals", "p.json"], "no expression", 2),
 ]
 if not torch.cuda.is_available():
