@@ -5,16 +5,20 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 
 from primitives import ReclipError
+from reclip.files import make_folder, refuse_inputs_as_outputs
 from reclip.synthetic.dataset import read_records, write_dataset
 from reclip.synthetic.demo import DEFAULT_OUT as DEMO_OUT, run_demo
 from reclip.synthetic.expressions import EXPRESSION_KINDS
 from reclip.synthetic.training import TrainConfig, save_half_checkpoint, train
 
 COMMANDS = ("synth", "train-synthetic", "demo")
+TRAIN_OUT = "out/train-synthetic"     # never the shipped reclip/assets/synthetic.pt
+SHIPPED = Path(__file__).resolve().parents[1] / "assets" / "synthetic.pt"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -55,7 +59,10 @@ def _add_train(subparsers: argparse._SubParsersAction) -> None:
         "train-synthetic", help="train the small CLIP of the synthetic benchmark (CPU)",
         description="Train a tiny open_clip CLIP contrastively on isolated objects of "
                     "generated scenes and their attribute captions; writes a reclip checkpoint.")
-    p.add_argument("--out", required=True, help="checkpoint path to write (e.g. synthetic.pt)")
+    p.add_argument("--out", default=None,
+                   help=f"checkpoint path to write (default {TRAIN_OUT}/synthetic-seedSEED.pt); an existing "
+                        "file, the shipped model included, is replaced only with --overwrite")
+    p.add_argument("--overwrite", action="store_true", help="replace the checkpoint at --out if there is one")
     p.add_argument("--seed", type=int, default=0, help="random seed of data and model (default 0)")
     p.add_argument("--steps", type=int, default=TrainConfig.steps,
                    help=f"optimiser steps (default {TrainConfig.steps})")
@@ -75,6 +82,15 @@ def _add_train(subparsers: argparse._SubParsersAction) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     if args.steps < 1 or args.scenes < 1 or args.batch < 2:
         raise ReclipError("--steps and --scenes must be at least 1 and --batch at least 2")
+    if args.out is not None and not args.out.strip():
+        raise ReclipError("--out is empty: give the checkpoint's path")
+    out = Path(args.out) if args.out else Path(TRAIN_OUT) / f"synthetic-seed{args.seed}.pt"
+    if out.is_dir():
+        raise ReclipError(f"--out {out} is a folder: give the checkpoint's file path")
+    if out.exists() and not args.overwrite:
+        shipped = " (the shipped model)" if _same(out, SHIPPED) else ""
+        raise ReclipError(f"--out {out} exists{shipped}: pass --overwrite to replace it, or choose another path")
+    refuse_inputs_as_outputs({"--out": out}, {"the --log file": args.log})
     log_file = open(args.log, "a", encoding="utf-8") if args.log else None
 
     def log(line: str) -> None:
@@ -90,13 +106,21 @@ def cmd_train(args: argparse.Namespace) -> int:
     minutes = (time.time() - t0) / 60
     extra = {"config": cfg.__dict__, "minutes": round(minutes, 2),
              "first_loss": float(np.mean(losses[:50])), "final_loss": float(np.mean(losses[-100:]))}
-    path = save_half_checkpoint(model, args.out, extra=extra)
+    make_folder(out.parent, "checkpoint folder")
+    path = save_half_checkpoint(model, out, extra=extra)
     log(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB) after {minutes:.1f} min; "
         f"loss {extra['first_loss']:.3f} -> {extra['final_loss']:.3f}")
     log("training: " + json.dumps(extra))
     if log_file:
         log_file.close()
     return 0
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
 
 
 def _add_demo(subparsers: argparse._SubParsersAction) -> None:

@@ -18,6 +18,7 @@ from reclip.cli import locate as cli_locate
 from reclip.files import load_image
 
 BOX = [10, 10, 60, 60]
+SHIPPED_MODEL = Path(__file__).resolve().parents[3] / "reclip" / "assets" / "synthetic.pt"
 DEEP = "[" * 100_000
 
 
@@ -136,6 +137,13 @@ CASES = [
     ("synth --out ''", {}, ["synth", "--out", "", "--scenes", "1"], "the dataset folder's path is empty", 2),
     ("eval merge --out onto a shard", {}, ["eval", "merge", "s1", "s2", "--out", "s1"],
      "--out s1 is one of the shard folders it merges", 2),
+    ("train-synthetic --out over the shipped model", {}, ["train-synthetic", "--out", str(SHIPPED_MODEL)],
+     "synthetic.pt exists (the shipped model): pass --overwrite to replace it", 2),
+    ("train-synthetic --out over an existing file", {}, ["train-synthetic", "--out", "p.json"],
+     "--out p.json exists: pass --overwrite", 2),
+    ("train-synthetic --out and --log one file", {}, ["train-synthetic", "--out", "t.pt", "--log", "t.pt"],
+     "--out t.pt is the --log file", 2),
+    ("train-synthetic --out ''", {}, ["train-synthetic", "--out", ""], "--out is empty", 2),
     # -- every option checked where it is read
     ("source option not a number", {}, locate(proposals="maskrcnn?score_threshold=abc"),
      "maskrcnn?score_threshold=abc: option 'score_threshold' must be a number from 0 to 1, got 'abc'", 2),
