@@ -134,5 +134,7 @@ def _add_demo(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    if not args.out.strip():
+        raise ReclipError("--out is empty: give the folder for the PNGs")
     run_demo(args.out, args.model)
     return 0

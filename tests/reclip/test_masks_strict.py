@@ -232,3 +232,31 @@ def assert_all_skipped(dataset) -> None:
     """A reader that skips malformed records: every record skipped, the mask's problem said."""
     assert not dataset.records and dataset.skipped
     assert all(s.reason == "malformed_record" and SHORT_MESSAGE in s.detail for s in dataset.skipped)
+
+
+# -- the file readers, by property: exactly the mask, or their own error ---------------------
+def _reference(h: int, w: int, counts: list[int]) -> np.ndarray:
+    return np.repeat(np.arange(len(counts)) % 2, counts).astype(bool).reshape(w, h).T
+
+
+@PROPERTY
+@given(st.integers(1, 8), st.integers(1, 8), st.lists(st.integers(0, 30), min_size=1, max_size=8),
+       st.booleans())
+def test_detections_and_coco_proposals_read_a_segmentation_exactly_or_refuse_it(
+        tmp_path_factory, h, w, counts, compressed):
+    seg = {"size": [h, w], "counts": counts}
+    whole = sum(counts) == h * w
+    if compressed and whole:   # the same runs, written as COCO's compressed string
+        seg = encode_mask(_reference(h, w, counts))
+    folder = tmp_path_factory.mktemp("seg")
+    dets, props = folder / "dets.json", folder / "props.json"
+    dets.write_text(json.dumps([{"image_id": 1, "bbox": [0, 0, 1, 1], "segmentation": seg}]))
+    props.write_text(json.dumps([{"image_id": 1, "bbox": [0, 0, 1, 1], "segmentation": seg}]))
+    if not whole:
+        with pytest.raises(DatasetError, match="RLE counts cover"):
+            read_detections(dets)
+        with pytest.raises(ReclipError, match="RLE counts cover"):
+            read_proposals(props, image_size=(w, h))
+        return
+    assert np.array_equal(decode_mask(read_detections(dets).of(1)[0].mask), _reference(h, w, counts))
+    assert np.array_equal(read_proposals(props, image_size=(w, h))[0].mask, _reference(h, w, counts))

@@ -135,6 +135,7 @@ CASES = [
     ("synth --overwrite over a folder that is not a dataset", {"notes/todo.txt": "keep me"},
      ["synth", "--out", "notes", "--scenes", "1", "--overwrite"], "holds files that are not a synthetic dataset (todo.txt)", 2),
     ("synth --out ''", {}, ["synth", "--out", "", "--scenes", "1"], "the dataset folder's path is empty", 2),
+    ("demo --out ''", {}, ["demo", "--out", " "], "--out is empty: give the folder for the PNGs", 2),
     ("eval merge --out onto a shard", {}, ["eval", "merge", "s1", "s2", "--out", "s1"],
      "--out s1 is one of the shard folders it merges", 2),
     ("train-synthetic --out over the shipped model", {}, ["train-synthetic", "--out", str(SHIPPED_MODEL)],
