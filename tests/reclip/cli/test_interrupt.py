@@ -41,6 +41,10 @@ def test_ctrl_c_at_any_moment_exits_130_with_one_line(tmp_path, delay):
     _, err = process.communicate(timeout=120)
     if process.returncode == -signal.SIGINT:   # the signal came before Python installed its handler
         pytest.skip("SIGINT arrived before the interpreter started")
+    if "KeyboardInterrupt" in err and str(ROOT / "reclip") not in err:
+        # Python's own startup (runpy finding the package), before reclip's first line runs:
+        # no code of reclip's can catch it (README says so)
+        pytest.skip("SIGINT arrived before reclip's first line ran")
     lines = [ln for ln in err.splitlines() if ln.strip() and not ln.startswith("scenes:")]
     assert process.returncode == 130, err
     assert lines[-1:] == ["reclip: interrupted"] and "Traceback" not in err, err
