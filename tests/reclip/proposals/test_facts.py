@@ -60,3 +60,26 @@ def test_a_users_declared_source_is_listed_checked_and_its_masks_reach_the_evalu
 def _image():
     from PIL import Image
     return Image.new("RGB", (30, 20))
+
+
+def test_a_weights_file_replaced_in_place_gets_new_proposals_not_cached_ones(tmp_path):
+    """Caches (memory, disk, built sources) are keyed by the files' contents, not their names."""
+    import os
+
+    from reclip.proposals import proposal_source
+
+    weights = tmp_path / "w.bin"
+
+    def from_weights(path=None):
+        size = float(len(open(path, "rb").read()))      # the "model": its box grows with the file
+        return lambda image: [[0, 0, size, size]]
+
+    PROPOSAL_SOURCES.add("weighted", from_weights)
+    spec = f"weighted:{weights}"
+    weights.write_bytes(b"x" * 5)
+    first = proposal_source(spec, cache_dir=tmp_path / "cache")(_image())
+    stat = weights.stat()
+    weights.write_bytes(b"y" * 7)                          # replaced in place, same name
+    os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))
+    second = proposal_source(spec, cache_dir=tmp_path / "cache")(_image())
+    assert (first[0].box[2], second[0].box[2]) == (5.0, 7.0)
