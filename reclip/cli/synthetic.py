@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
 from pathlib import Path
 
@@ -44,6 +45,7 @@ def _add_synth(subparsers: argparse._SubParsersAction) -> None:
 def cmd_synth(args: argparse.Namespace) -> int:
     if args.scenes < 1:
         raise ReclipError(f"--scenes must be at least 1, got {args.scenes}")
+    _check_seed(args.seed)
     path = write_dataset(args.out, args.scenes, args.seed, progress=True, overwrite=args.overwrite)
     counts: dict[str, int] = {}
     for rec in read_records(path):
@@ -82,6 +84,11 @@ def _add_train(subparsers: argparse._SubParsersAction) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     if args.steps < 1 or args.scenes < 1 or args.batch < 2:
         raise ReclipError("--steps and --scenes must be at least 1 and --batch at least 2")
+    _check_seed(args.seed)
+    if args.threads < 1:
+        raise ReclipError(f"--threads must be at least 1, got {args.threads}")
+    if args.score_scale is not None and not (math.isfinite(args.score_scale) and args.score_scale > 0):
+        raise ReclipError(f"--score-scale must be a positive number, got {args.score_scale}")
     if args.out is not None and not args.out.strip():
         raise ReclipError("--out is empty: give the checkpoint's path")
     out = Path(args.out) if args.out else Path(TRAIN_OUT) / f"synthetic-seed{args.seed}.pt"
@@ -114,6 +121,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     if log_file:
         log_file.close()
     return 0
+
+
+def _check_seed(seed: int) -> None:
+    if seed < 0:   # numpy's SeedSequence takes whole numbers from 0
+        raise ReclipError(f"--seed must be a whole number of at least 0, got {seed}")
 
 
 def _same(a: Path, b: Path) -> bool:

@@ -145,6 +145,13 @@ CASES = [
     ("train-synthetic --out and --log one file", {}, ["train-synthetic", "--out", "t.pt", "--log", "t.pt"],
      "--out t.pt is the --log file", 2),
     ("train-synthetic --out ''", {}, ["train-synthetic", "--out", ""], "--out is empty", 2),
+    ("synth --seed -1", {}, ["synth", "--out", "sd", "--seed", "-1"], "--seed must be a whole number of at least 0", 2),
+    ("train-synthetic --seed -1", {}, ["train-synthetic", "--seed", "-1"], "--seed must be a whole number of at least 0", 2),
+    ("train-synthetic --threads 0", {}, ["train-synthetic", "--threads", "0"], "--threads must be at least 1, got 0", 2),
+    ("train-synthetic --score-scale nan", {}, ["train-synthetic", "--score-scale", "nan"],
+     "--score-scale must be a positive number, got nan", 2),
+    ("train-synthetic --score-scale -1", {}, ["train-synthetic", "--score-scale", "-1"],
+     "--score-scale must be a positive number, got -1.0", 2),
     # -- every option checked where it is read
     ("source option not a number", {}, locate(proposals="maskrcnn?score_threshold=abc"),
      "maskrcnn?score_threshold=abc: option 'score_threshold' must be a number from 0 to 1, got 'abc'", 2),
