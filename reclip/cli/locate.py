@@ -152,6 +152,9 @@ def _read_program_text(spec: str) -> tuple[str, str]:
 
 def _check_outputs(args: argparse.Namespace, count: int, inputs: dict[str, Any]) -> None:
     """Refuse a --draw / --trace path that names an input (image, proposals, program, model...)."""
+    for option in ("draw", "trace"):
+        if getattr(args, option) is not None and not getattr(args, option).strip():
+            raise ReclipError(f"--{option} is empty: give the file to write")
     numbers = [None] if count == 1 else range(count)
     outputs = {f"--{option}" + ("" if k is None else f" (expression {k + 1})"): _numbered(path, k)
                for option in ("draw", "trace")

@@ -121,6 +121,7 @@ CASES = [
     ("--trace over the expressions file", {"e.txt": "the red circle\n"},
      ["locate", "img.png", "--expressions", "e.txt", "--proposals", "p.json", "--trace", "e.txt"],
      "--trace e.txt is the expressions file", 2),
+    ("--trace ''", {}, locate("--trace", ""), "--trace is empty: give the file to write", 2),
     ("--draw and --trace on one path", {}, locate("--draw", "o.png", "--trace", "o.png"),
      "--trace o.png is also --draw's path", 2),
     ("--draw over a model file", {"m.pt": "x"}, locate("--model", "m.pt", "--draw", "m.pt"),
