@@ -1,5 +1,9 @@
 """reclip: neuro-symbolic, zero-shot referring-expression reasoning (ReCLIP and beyond)."""
 
+from reclip._interrupt import exit_on_interrupt_while_importing
+
+exit_on_interrupt_while_importing()   # first: the imports below take seconds (torch, spaCy)
+
 from grammar import (
     And, CompileError, Find, Node, Ordinal, Program, ProgramSyntaxError, Relate, Superlative,
     parse_program,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -94,13 +94,38 @@ def read_json(path: str | os.PathLike, what: str = "JSON file", error: type[Recl
 
 
 def parse_json(text: str, where: str, error: type[ReclipError] = ReclipError) -> Any:
-    """``json.loads(text)``; every failure is ``error`` prefixed by ``where`` (a file, file:line)."""
+    """``json.loads(text)``; every failure is ``error`` prefixed by ``where`` (a file, file:line).
+    A number outside a float's range (a 400-digit integer, ``1e400``) is refused: every
+    number reclip reads becomes a float, and would end as inf or an OverflowError."""
     try:
-        return json.loads(text)
+        return json.loads(text, parse_int=_int_in_range, parse_float=_float_in_range)
+    except _OutOfRange as exc:
+        raise error(f"{where}: {exc}") from None
     except json.JSONDecodeError as exc:
         raise error(f"{where}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
     except RecursionError:
         raise error(f"{where}: JSON nested too deeply to read") from None
+
+
+class _OutOfRange(Exception):
+    """A JSON number no float holds (raised inside json's number hooks)."""
+
+
+def _int_in_range(text: str) -> int:
+    try:
+        value = int(text)
+        float(value)
+    except (OverflowError, ValueError):   # ValueError: past Python's 4,300-digit limit
+        raise _OutOfRange(f"a number of {len(text.lstrip('-'))} digits is outside the range of a float "
+                          "(about 1.8e308 at most)") from None
+    return value
+
+
+def _float_in_range(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise _OutOfRange(f"the number {text[:40]} is outside the range of a float (about 1.8e308 at most)")
+    return value
 
 
 def write_text(path: str | os.PathLike, text: str) -> Path:
@@ -150,3 +175,43 @@ def make_folder(path: str | os.PathLike, what: str = "output folder") -> Path:
     except OSError as exc:
         raise ReclipError(f"cannot create {what} {path}: {exc.strerror or exc}") from None
     return path
+
+
+def spec_paths(spec: str | os.PathLike | None) -> list[Path]:
+    """The existing files a spec string reads: the spec itself when it is a path, or the
+    ``NAME:PATH`` part of each ``+``-joined spec (``?options`` left off)."""
+    if not spec:
+        return []
+    text = str(spec)
+    candidates = [text]
+    for part in text.split("+"):
+        part = part.split("?", 1)[0]
+        candidates += [part, part.partition(":")[2]]
+    return [Path(c) for c in dict.fromkeys(candidates) if c and Path(c).is_file()]
+
+
+def refuse_inputs_as_outputs(outputs: Mapping[str, Any], inputs: Mapping[str, Any]) -> None:
+    """A ReclipError when an output path (``{option: path}``) names an input file
+    (``{what: path or [paths]}``) or another output: a command never replaces what it reads."""
+    seen: dict[str, Path] = {}
+    for option, out in outputs.items():
+        if not out:
+            continue
+        for what, paths in inputs.items():
+            for source in paths if isinstance(paths, (list, tuple)) else [paths]:
+                if source and _same_file(out, source):
+                    raise ReclipError(f"{option} {out} is {what}: a command never writes over its "
+                                      "input; choose another output path")
+        for other, path in seen.items():
+            if _same_file(out, path):
+                raise ReclipError(f"{option} {out} is also {other}'s path: give each output its own path")
+        seen[option] = Path(out)
+
+
+def _same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    try:
+        if Path(a).exists() and Path(b).exists():
+            return os.path.samefile(a, b)
+        return Path(a).resolve() == Path(b).resolve()
+    except (OSError, ValueError, RuntimeError):
+        return False

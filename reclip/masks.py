@@ -1,18 +1,19 @@
 """Masks: the codec (decoding is ``interpreter.masks.decode_mask``, so that ``Proposal``
 accepts an RLE dict; encoding here), the one shape check, and mask IoU. pycocotools does
-the RLE work."""
+the RLE work; every mask is checked first (``interpreter.masks`` says the rules)."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Sequence
 
 import numpy as np
 from pycocotools import mask as mask_utils
 
 from foundation import ReclipError
-from interpreter.masks import MaskError, check_mask, decode_mask
+from interpreter.masks import MaskError, check_mask, check_polygons, decode_mask, rle_counts
 
-__all__ = ["MaskError", "check_mask", "decode_mask", "encode_mask", "mask_iou"]
+__all__ = ["MaskError", "check_mask", "decode_mask", "encode_mask", "mask_iou", "to_rle"]
 
 
 def encode_mask(mask: np.ndarray) -> dict[str, Any]:
@@ -21,27 +22,25 @@ def encode_mask(mask: np.ndarray) -> dict[str, Any]:
     return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
 
 
-def to_rle(mask: Any, image_size: tuple[int, int] | None = None) -> dict[str, Any]:
-    """Any segmentation (polygons, RLE with list or str/bytes counts) as a JSON-ready compressed
-    RLE dict, without decoding it to pixels; ``image_size`` = (width, height) for polygons."""
+def to_rle(segmentation: Any, image_size: tuple[int, int] | None = None) -> dict[str, Any]:
+    """A COCO ``segmentation`` (an RLE dict, compressed or not, or polygons) as a JSON-ready
+    compressed RLE dict, without decoding an RLE to pixels; ``image_size`` = (width, height)
+    rasterises polygons. An array (not a JSON layout) is encoded as a grid."""
     try:
-        if isinstance(mask, dict):
-            if "size" not in mask or "counts" not in mask:
-                raise MaskError(f"an RLE mask needs 'size' and 'counts', got keys {sorted(mask)}")
-            h, w = (int(v) for v in mask["size"])
-            counts = mask["counts"]
-            if isinstance(counts, list):
-                rle = mask_utils.frPyObjects(mask, h, w)
-            else:
-                rle = {"size": [h, w], "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
-                mask_utils.area(rle)  # validates the counts
-        elif isinstance(mask, list) and mask and all(isinstance(p, list) and len(p) >= 6 for p in mask):
-            if image_size is None:
-                raise MaskError("polygon segmentations need the image size to be rasterised")
-            w, h = image_size
-            rle = mask_utils.merge(mask_utils.frPyObjects(mask, int(h), int(w)))
+        if isinstance(segmentation, dict):
+            h, w, runs = rle_counts(segmentation, image_size)
+            counts = segmentation["counts"]
+            if isinstance(counts, (str, bytes)):
+                text = counts.decode("ascii") if isinstance(counts, bytes) else counts
+                return {"size": [h, w], "counts": text}
+            rle = mask_utils.frPyObjects({"size": [h, w], "counts": runs}, h, w)
+        elif isinstance(segmentation, np.ndarray):
+            return encode_mask(decode_mask(segmentation, image_size))
         else:
-            return encode_mask(decode_mask(mask, image_size))
+            w, h = check_polygons(segmentation, image_size)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                rle = mask_utils.merge(mask_utils.frPyObjects(segmentation, int(h), int(w)))
     except ReclipError:
         raise
     except Exception as exc:  # pycocotools raises bare errors on malformed input

@@ -17,11 +17,13 @@ from reclip.cli.ray_options import add_ray_options, run_config
 from reclip.datasets import DatasetFormat
 from reclip.evaluation.config import DEFAULT_METHODS, DEFAULT_MODELS, EvalConfig
 from reclip.evaluation.summary import SUMMARY_MD
+from reclip.proposals import spec_usage
 
-PROPOSALS_HELP = ("required: 'gt' (ground-truth boxes and masks: not a detector setting), a detections "
-                  "file matched by image id (ReCLIP/MAttNet dict, [{image_id, box}], COCO results with "
-                  "optional segmentation), or a source run on each image (maskrcnn[:WEIGHTS], "
-                  "fasterrcnn[:WEIGHTS], sam:CKPT, maskrcnn+sam:CKPT)")
+def proposals_help() -> str:
+    """--proposals' help, the sources listed from their registry (plugins' included)."""
+    return ("required: 'gt' (ground-truth boxes and masks: not a detector setting), a detections "
+            "file matched by image id (ReCLIP/MAttNet dict, [{image_id, box}], COCO results with "
+            f"optional segmentation), or a source run on each image ({spec_usage()})")
 
 
 def add_format(datasets: argparse._SubParsersAction, name: str, fmt: DatasetFormat) -> None:
@@ -38,7 +40,7 @@ def add_format(datasets: argparse._SubParsersAction, name: str, fmt: DatasetForm
     if fmt.images:
         p.add_argument("--images", required=True, metavar="DIR", help="image folder (e.g. COCO/train2014)")
     if fmt.proposals is None:
-        p.add_argument("--proposals", metavar="gt|FILE|SPEC", default=None, help=PROPOSALS_HELP)
+        p.add_argument("--proposals", metavar="gt|FILE|SPEC", default=None, help=proposals_help())
         p.add_argument("--proposal-cache", metavar="DIR", default=None,
                        help="with a source SPEC: keep each image's proposals here, so a rerun or another "
                             "evaluation of the same images runs the detector once")

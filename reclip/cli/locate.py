@@ -8,13 +8,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from grammar import ProgramSyntaxError, parse_program
 from primitives import REGISTRY, ReclipError, validate_boxes
 from reclip.cli.expressions import add_expression_options, expressions_of
 from reclip.cli.programs import add_spacy_option, compile_text
-from reclip.files import image_format, load_image
+from reclip.files import image_format, load_image, refuse_inputs_as_outputs, spec_paths
 from reclip.locator import Locator
-from reclip.proposals import DEFAULT_DETECTOR, proposal_source
+from reclip.proposals import DEFAULT_DETECTOR, proposal_source, spec_usage
 from reclip.report.diagnose import diagnose, salient
 from reclip.report.draw import draw_result
 from reclip.report.trace import write_trace_html
@@ -31,9 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _add_scoring_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--proposals", default=None, metavar="SPEC",
                    help="a proposals file (JSON: boxes [x0,y0,x1,y1], {box, mask?, label?} records or COCO "
-                        "results) or a source: maskrcnn[:WEIGHTS], fasterrcnn[:WEIGHTS], sam:CKPT, "
-                        "maskrcnn+sam:CKPT, owlv2[:DIR], grounding-dino[:DIR], file:PATH (default: the first "
-                        f"detector --model's own boxes, else {DEFAULT_DETECTOR}, from torchvision's cache)")
+                        f"results) or a source: {spec_usage()}, each with ?KEY=VALUE options (default: the "
+                        f"first detector --model's own boxes, else {DEFAULT_DETECTOR}, from torchvision's cache)")
     p.add_argument("--proposal-cache", metavar="DIR", default=None,
                    help="keep computed proposals in DIR (per image and source) and reuse them")
     p.add_argument("--image-id", metavar="ID", default=None,
@@ -77,6 +78,7 @@ def cmd_locate(args: argparse.Namespace) -> int:
     """One expression, or many over the same image: one model load, one scoring pass
     (``Locator.run_many``, what ``locate_many`` does after compiling)."""
     expressions = expressions_of(args)
+    _check_outputs(args, len(expressions), {"the expressions file": args.expressions})
     image, proposals = _inputs(args)
     programs = [_compile_one(text, k, len(expressions), args.spacy_model) for k, text in enumerate(expressions)]
     locator = load_locator(args)
@@ -104,6 +106,7 @@ def _compile_one(text: str, k: int, count: int, spacy_model: str | None):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    _check_outputs(args, 1, {"the program file": None if args.program == "-" else args.program})
     text, name = _read_program_text(args.program)
     try:
         program = parse_program(text, REGISTRY)
@@ -140,6 +143,20 @@ def _read_program_text(spec: str) -> tuple[str, str]:
         return path.read_text(encoding="utf-8"), str(path)
     except (OSError, UnicodeDecodeError) as exc:
         raise ReclipError(f"cannot read program file {path}: {exc}") from None
+
+
+def _check_outputs(args: argparse.Namespace, count: int, inputs: dict[str, Any]) -> None:
+    """Refuse a --draw / --trace path that names an input (image, proposals, program, model...)."""
+    for option in ("draw", "trace"):
+        if getattr(args, option) is not None and not getattr(args, option).strip():
+            raise ReclipError(f"--{option} is empty: give the file to write")
+    numbers = [None] if count == 1 else range(count)
+    outputs = {f"--{option}" + ("" if k is None else f" (expression {k + 1})"): _numbered(path, k)
+               for option in ("draw", "trace")
+               if (path := getattr(args, option)) for k in numbers}
+    inputs = {"the input image": args.image, "the proposals file": spec_paths(args.proposals),
+              "a model file": [p for spec in args.model or () for p in spec_paths(spec)], **inputs}
+    refuse_inputs_as_outputs(outputs, inputs)
 
 
 def _inputs(args: argparse.Namespace):
@@ -198,6 +215,12 @@ def _report(args: argparse.Namespace, result, image, expression: str | None, tit
             number: int | None = None) -> int:
     """Print the result; write the trace and the drawing when asked. ``number``: the
     expression's place among several (its files get a -K suffix, its JSON one line)."""
+    with np.errstate(over="ignore"):   # a gold box of 1e308 pixels has an infinite area: IoU 0, no warning
+        return _report_result(args, result, image, expression, title, number)
+
+
+def _report_result(args: argparse.Namespace, result, image, expression: str | None, title: str | None,
+                   number: int | None) -> int:
     gold = list(args.gold) if args.gold is not None else None
     written = []
     if args.trace:

@@ -22,6 +22,7 @@ from typing import Sequence
 
 from foundation import CATALOGS, ReclipError, failures, load_plugin
 from foundation.plugins import PluginWarning
+from reclip._interrupt import EXIT_INTERRUPTED, restore_interrupts
 from reclip.cli import locate, programs
 from reclip.cli.locate import ProgramFileError
 
@@ -110,8 +111,16 @@ def _command_in(argv: Sequence[str]) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
-    argv = sys.argv[1:] if argv is None else list(argv)
+    """Run the command line; returns the exit status (130 after Ctrl-C, at any moment)."""
+    restore_interrupts()
+    try:
+        return _main(sys.argv[1:] if argv is None else list(argv))
+    except KeyboardInterrupt:   # while parsing or importing a heavy group
+        print("reclip: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: list[str]) -> int:
     warnings.filterwarnings("ignore", category=PluginWarning)   # reported below, one line each
     parser = build_parser(_command_in(argv))
     args = parser.parse_args(argv)
@@ -129,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("reclip: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # e.g. `reclip relations | head`
         sys.stderr.close()
         return 0

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
+from pathlib import Path
 
 import numpy as np
 
 from primitives import ReclipError
+from reclip.files import make_folder, refuse_inputs_as_outputs
 from reclip.synthetic.dataset import read_records, write_dataset
 from reclip.synthetic.demo import DEFAULT_OUT as DEMO_OUT, run_demo
 from reclip.synthetic.expressions import EXPRESSION_KINDS
 from reclip.synthetic.training import TrainConfig, save_half_checkpoint, train
 
 COMMANDS = ("synth", "train-synthetic", "demo")
+TRAIN_OUT = "out/train-synthetic"     # never the shipped reclip/assets/synthetic.pt
+SHIPPED = Path(__file__).resolve().parents[1] / "assets" / "synthetic.pt"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,13 +36,17 @@ def _add_synth(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--scenes", type=int, default=100, help="number of scenes (default 100)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a dataset already in --out (its images too); without it a "
+                        "non-empty --out is refused")
     p.set_defaults(func=cmd_synth)
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
     if args.scenes < 1:
         raise ReclipError(f"--scenes must be at least 1, got {args.scenes}")
-    path = write_dataset(args.out, args.scenes, args.seed, progress=True)
+    _check_seed(args.seed)
+    path = write_dataset(args.out, args.scenes, args.seed, progress=True, overwrite=args.overwrite)
     counts: dict[str, int] = {}
     for rec in read_records(path):
         counts[rec["kind"]] = counts.get(rec["kind"], 0) + 1
@@ -52,7 +61,10 @@ def _add_train(subparsers: argparse._SubParsersAction) -> None:
         "train-synthetic", help="train the small CLIP of the synthetic benchmark (CPU)",
         description="Train a tiny open_clip CLIP contrastively on isolated objects of "
                     "generated scenes and their attribute captions; writes a reclip checkpoint.")
-    p.add_argument("--out", required=True, help="checkpoint path to write (e.g. synthetic.pt)")
+    p.add_argument("--out", default=None,
+                   help=f"checkpoint path to write (default {TRAIN_OUT}/synthetic-seedSEED.pt); an existing "
+                        "file, the shipped model included, is replaced only with --overwrite")
+    p.add_argument("--overwrite", action="store_true", help="replace the checkpoint at --out if there is one")
     p.add_argument("--seed", type=int, default=0, help="random seed of data and model (default 0)")
     p.add_argument("--steps", type=int, default=TrainConfig.steps,
                    help=f"optimiser steps (default {TrainConfig.steps})")
@@ -72,6 +84,20 @@ def _add_train(subparsers: argparse._SubParsersAction) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     if args.steps < 1 or args.scenes < 1 or args.batch < 2:
         raise ReclipError("--steps and --scenes must be at least 1 and --batch at least 2")
+    _check_seed(args.seed)
+    if args.threads < 1:
+        raise ReclipError(f"--threads must be at least 1, got {args.threads}")
+    if args.score_scale is not None and not (math.isfinite(args.score_scale) and args.score_scale > 0):
+        raise ReclipError(f"--score-scale must be a positive number, got {args.score_scale}")
+    if args.out is not None and not args.out.strip():
+        raise ReclipError("--out is empty: give the checkpoint's path")
+    out = Path(args.out) if args.out else Path(TRAIN_OUT) / f"synthetic-seed{args.seed}.pt"
+    if out.is_dir():
+        raise ReclipError(f"--out {out} is a folder: give the checkpoint's file path")
+    if out.exists() and not args.overwrite:
+        shipped = " (the shipped model)" if _same(out, SHIPPED) else ""
+        raise ReclipError(f"--out {out} exists{shipped}: pass --overwrite to replace it, or choose another path")
+    refuse_inputs_as_outputs({"--out": out}, {"the --log file": args.log})
     log_file = open(args.log, "a", encoding="utf-8") if args.log else None
 
     def log(line: str) -> None:
@@ -87,13 +113,26 @@ def cmd_train(args: argparse.Namespace) -> int:
     minutes = (time.time() - t0) / 60
     extra = {"config": cfg.__dict__, "minutes": round(minutes, 2),
              "first_loss": float(np.mean(losses[:50])), "final_loss": float(np.mean(losses[-100:]))}
-    path = save_half_checkpoint(model, args.out, extra=extra)
+    make_folder(out.parent, "checkpoint folder")
+    path = save_half_checkpoint(model, out, extra=extra)
     log(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB) after {minutes:.1f} min; "
         f"loss {extra['first_loss']:.3f} -> {extra['final_loss']:.3f}")
     log("training: " + json.dumps(extra))
     if log_file:
         log_file.close()
     return 0
+
+
+def _check_seed(seed: int) -> None:
+    if seed < 0:   # numpy's SeedSequence takes whole numbers from 0
+        raise ReclipError(f"--seed must be a whole number of at least 0, got {seed}")
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
 
 
 def _add_demo(subparsers: argparse._SubParsersAction) -> None:
@@ -107,5 +146,7 @@ def _add_demo(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    if not args.out.strip():
+        raise ReclipError("--out is empty: give the folder for the PNGs")
     run_demo(args.out, args.model)
     return 0

@@ -100,14 +100,21 @@ def resolve_device(device: torch.device | str | None) -> torch.device:
         device = torch.device(device)
     except (RuntimeError, TypeError):
         raise ModelLoadError(f"unknown device {str(device)!r}: use cpu, cuda, cuda:N or mps") from None
-    available = {"cuda": torch.cuda.is_available, "mps": torch.backends.mps.is_available}
-    if device.type in available and not available[device.type]():
+    if device.type != "cpu" and not _available(device.type):
         raise ModelLoadError(f"device {str(device)!r} was asked for but this machine has no "
                              f"{device.type.upper()} device available; use --device cpu")
     if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
         raise ModelLoadError(f"device {str(device)!r}: this machine has {torch.cuda.device_count()} "
                              "CUDA device(s)")
     return device
+
+
+def _available(kind: str) -> bool:
+    """Whether this machine can run tensors on device type ``kind`` (torch parsed the name;
+    xla, meta, ipu... have no backend here, or hold no data, so they are refused)."""
+    checks = {"cuda": torch.cuda.is_available, "mps": torch.backends.mps.is_available,
+              "xpu": lambda: hasattr(torch, "xpu") and torch.xpu.is_available()}
+    return kind in checks and bool(checks[kind]())
 
 
 def place(model: torch.nn.Module, device: torch.device | str | None) -> torch.nn.Module:

@@ -10,6 +10,7 @@ from typing import Any
 
 from primitives import ReclipError
 from reclip.files import make_folder, write_text
+from reclip.proposals import spec_usage
 
 GT = "gt"
 RUN = "run.json"
@@ -22,7 +23,7 @@ PROPOSAL_CHOICES = (
     "detector setting, ReCLIP's 'gold boxes') or --proposals FILE (detections matched by image id: "
     "ReCLIP/MAttNet {image_id: [[x, y, w, h], ...]}, [{image_id, box}], or COCO results "
     "[{image_id, bbox, score, segmentation?}]) or --proposals SPEC (a detector or SAM run on each "
-    "image: maskrcnn[:WEIGHTS], fasterrcnn[:WEIGHTS], sam:CKPT, maskrcnn+sam:CKPT)"
+    f"image: {spec_usage()})"   # from the registry: a registered source is listed
 )
 Shard = tuple[int, int]
 RESUMABLE = ("limit",)       # settings a resumed run may change

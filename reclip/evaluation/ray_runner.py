@@ -17,6 +17,7 @@ from __future__ import annotations
 import builtins
 import dataclasses
 import os
+import socket
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -31,6 +32,7 @@ LOCAL = "local"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Ray's smallest object store: the tasks return small dicts, their output goes to files.
 OBJECT_STORE_BYTES = 80 * 2**20
+CONNECT_SECONDS = 10   # a cluster's head answers at once; nothing there should not cost minutes
 
 
 class RayRunError(ReclipError):
@@ -70,6 +72,21 @@ def absolute(config: EvalConfig) -> EvalConfig:
                                images=path(config.images), proposals=path(config.proposals))
 
 
+def check_reachable(address: str | None, timeout: float = CONNECT_SECONDS) -> None:
+    """For a HOST:PORT or ray://HOST:PORT address, refuse one where nothing answers on the
+    port within ``timeout`` seconds: ray.init would retry for minutes before saying so."""
+    if address in (None, LOCAL, "auto"):
+        return
+    host, sep, port = str(address).removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        raise RayRunError(f"--ray {address}: expected HOST:PORT, ray://HOST:PORT or auto")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except (OSError, ValueError, OverflowError) as exc:
+        raise RayRunError(f"cannot reach Ray at {address}: nothing answers on port {port} of {host} "
+                          f"within {timeout:g} s ({getattr(exc, 'strerror', None) or exc})") from None
+
+
 def init_kwargs(address: str | None, shards: int) -> dict:
     """ray.init's arguments: a small local cluster, or the given cluster's address."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
@@ -91,6 +108,7 @@ def run_on_ray(config: EvalConfig, out: str | Path, shards: int, address: str | 
     config, out = absolute(config), Path(out).resolve()
     started, print_before = not ray.is_initialized(), builtins.print
     if started:
+        check_reachable(address)
         try:
             ray.init(**init_kwargs(address, shards))
         except (ConnectionError, RuntimeError, ValueError) as exc:

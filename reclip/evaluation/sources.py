@@ -20,12 +20,12 @@ from PIL import Image
 
 from interpreter import Proposal
 from reclip.datasets import Dataset, read_detections
-from reclip.proposals import parse_spec
+from reclip.proposals import PROPOSAL_SOURCES, parse_spec
+from reclip.proposals.facts import facts_of
 from reclip.proposals import proposal_source as spec_source
 from reclip.evaluation.config import EvalConfig
 from reclip.masks import decode_mask
 
-MASK_SOURCES = {"maskrcnn", "sam", "sam2"}   # the built-in sources whose proposals carry masks
 GT_WARNING = ("using ground-truth boxes as proposals: this is not a detector setting "
               "(ReCLIP's gold-box figures; detections are the paper's main setting)")
 
@@ -72,7 +72,8 @@ def _spec_source(config: EvalConfig) -> ProposalSource:
     if source.needs_texts:  # grounding-dino: boxes for the find texts of the image's programs
         return ProposalSource(config.proposals, lambda image_id, image, texts: source.for_texts(texts)(image),
                               False, needs_texts=True, built=source)
-    masks = any(part.name in MASK_SOURCES for part in _parts(parse_spec(config.proposals)))
+    masks = any("masks" in facts_of(PROPOSAL_SOURCES.get(part.name)).gives   # the sources' declared facts
+                for part in _parts(parse_spec(config.proposals)))
     return ProposalSource(config.proposals, lambda image_id, image: source(image), masks, built=source)
 
 

@@ -11,10 +11,13 @@ from reclip.proposals.sources import (
     ProposalSourceError,
     build_source,
     parse_spec,
+    spec_usage,
 )
+from reclip.proposals.facts import SourceOption, SourceFacts, declare, facts_of
 
 __all__ = [
     "PROPOSAL_SOURCES", "CachedSource", "DEFAULT_DETECTOR", "MissingWeightsError", "ProposalCache",
     "ProposalSource", "ProposalSourceError", "batch_proposals", "build_source", "image_key",
-    "parse_spec", "proposal_source", "proposals_for",
+    "parse_spec", "proposal_source", "proposals_for", "spec_usage", "SourceOption", "SourceFacts", "declare",
+    "facts_of",
 ]

@@ -1,4 +1,5 @@
-"""Proposals computed once per (image content, source spec): an in-memory LRU, and on request
+"""Proposals computed once per (image content, source spec and the contents of the files it
+names): an in-memory LRU, and on request
 a folder of JSON files (``--proposal-cache DIR``) that later runs read instead of the model."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any, Sequence
 from PIL import Image
 
 from interpreter import Proposal
-from reclip.files import make_folder
+from reclip.files import make_folder, spec_paths
 from reclip.proposals.io import ProposalFileError, read_proposals, write_proposals
 
 # Images, not proposals: 100 Mask R-CNN masks of a 640x480 image are ~30 MB as bool arrays.
@@ -26,6 +27,26 @@ def image_key(image: Image.Image) -> str:
     h.update(f"{image.mode}:{image.size[0]}x{image.size[1]}:".encode())
     h.update(image.tobytes())
     return h.hexdigest()
+
+
+_file_digests: dict[tuple[str, int, int], str] = {}
+
+
+def content_key(spec: str) -> str:
+    """``spec`` with a digest of the files it names (weights, checkpoints): a file replaced in
+    place gets new proposals, not the old file's. Each file version is hashed once per process."""
+    digests = []
+    for path in spec_paths(spec):
+        stat = path.stat()
+        version = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+        if version not in _file_digests:
+            h = hashlib.blake2b(digest_size=8)
+            with path.open("rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
+            _file_digests[version] = h.hexdigest()
+        digests.append(_file_digests[version])
+    return spec if not digests else f"{spec}#{'.'.join(digests)}"
 
 
 class ProposalCache:
@@ -83,6 +104,8 @@ class CachedSource:
                  cache: ProposalCache = MEMORY) -> None:
         self.source = source
         self.spec = source.spec
+        # the cache's key: the spec and its files' contents (a file source is never cached)
+        self.key = content_key(self.spec) if getattr(source, "cacheable", True) else self.spec
         self.folder = Path(folder) if folder is not None else None
         self.cache = cache
 
@@ -101,12 +124,12 @@ class CachedSource:
         if not getattr(self.source, "cacheable", True):
             return self.source.batch(images)
         keys = [image_key(image) for image in images]
-        found = [self.cache.get(self.spec, k, self.folder, im) for k, im in zip(keys, images)]
+        found = [self.cache.get(self.key, k, self.folder, im) for k, im in zip(keys, images)]
         missing = [i for i, f in enumerate(found) if f is None]
         if missing:
             computed = self.source.batch([images[i] for i in missing])
             for i, proposals in zip(missing, computed):
-                self.cache.put(self.spec, keys[i], self.folder, proposals)
+                self.cache.put(self.key, keys[i], self.folder, proposals)
                 found[i] = proposals
         return found  # type: ignore[return-value]
 

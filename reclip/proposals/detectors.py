@@ -8,6 +8,7 @@ missing, ``MissingWeightsError`` says which, where it was looked for and how to 
 from __future__ import annotations
 
 import os
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
@@ -17,6 +18,7 @@ from PIL import Image
 
 from interpreter import Proposal
 from primitives import ReclipError
+from reclip.proposals.facts import SourceOption, SourceFacts, declare
 from reclip.proposals.sources import PROPOSAL_SOURCES
 
 if TYPE_CHECKING:  # torch is imported when a model is built, not with the package
@@ -82,12 +84,11 @@ def coco_categories() -> list[str]:
 
 
 def torch_device(device: str | None) -> torch.device:
-    """``device``, or CUDA when present, else CPU (as the CLIP models choose)."""
-    import torch
+    """``device``, or CUDA when present, else CPU (as the CLIP models choose); a name torch
+    does not parse, or a device this machine lacks, is refused (``resolve_device``)."""
+    from reclip.clip.loading import resolve_device
 
-    from reclip.clip.loading import default_device
-
-    return torch.device(device) if device else default_device()
+    return resolve_device(device)
 
 
 class DetectorSource:
@@ -172,7 +173,10 @@ def _load_model(detector: Detector, path: Path, options: dict[str, Any]) -> torc
         state = torch.load(path, map_location="cpu", weights_only=True)
         model.load_state_dict(state)
     except Exception as exc:  # a truncated download, another model's file, a non-checkpoint
-        raise MissingWeightsError(f"{path} is not {detector.builder} weights: {str(exc).splitlines()[0]}") from None
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        if isinstance(exc, pickle.UnpicklingError):   # torch's message is a paragraph on weights_only
+            first = "torch cannot load it as a checkpoint (not a state dict file)"
+        raise MissingWeightsError(f"{path} is not {detector.builder} weights: {first[:200]}") from None
     return model.eval()
 
 
@@ -185,5 +189,28 @@ def _factory(name: str) -> Callable[..., DetectorSource]:
     return make
 
 
-for _name in DETECTORS:
-    PROPOSAL_SOURCES.add(_name, _factory(_name))
+# The options a detector spec takes (``maskrcnn?score_threshold=0.5``): ours, then the
+# torchvision model's own that make sense at inference (any other is refused, not ignored).
+DETECTOR_OPTIONS = (
+    SourceOption("score_threshold", float, 0.3, 0, 1, "drop detections scoring below this"),
+    SourceOption("max_proposals", int, 100, 1, None, "keep at most this many (highest scores)"),
+    SourceOption("nms_iou", float, 0.7, 0, 1, "class-agnostic NMS: suppress boxes overlapping more than this"),
+    SourceOption("min_size", int, 800, 32, 4096, "torchvision: resize the image's short side to this"),
+    SourceOption("max_size", int, 1333, 32, 8192, "torchvision: cap the image's long side at this"),
+    SourceOption("box_score_thresh", float, 0.05, 0, 1, "torchvision: the heads' score threshold"),
+    SourceOption("box_nms_thresh", float, 0.5, 0, 1, "torchvision: the per-class NMS IoU"),
+    SourceOption("box_detections_per_img", int, 100, 1, 10_000, "torchvision: detections per image"),
+    SourceOption("rpn_pre_nms_top_n_test", int, 1000, 1, 100_000, "torchvision: RPN boxes before NMS"),
+    SourceOption("rpn_post_nms_top_n_test", int, 1000, 1, 100_000, "torchvision: RPN boxes after NMS"),
+)
+
+
+def detector_facts(detector: Detector) -> SourceFacts:
+    gives = {"boxes", "labels", "scores"} | ({"masks"} if detector.masks else set())
+    return SourceFacts(gives=frozenset(gives), needs=("a weights file (torchvision's cache or WEIGHTS)", "a device"),
+                       arg="WEIGHTS", options=DETECTOR_OPTIONS,
+                       summary=f"torchvision's {detector.builder} (COCO)")
+
+
+for _name, _detector in DETECTORS.items():
+    PROPOSAL_SOURCES.add(_name, declare(_factory(_name), detector_facts(_detector)))

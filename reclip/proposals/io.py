@@ -4,9 +4,11 @@ Accepted JSON layouts (all boxes in pixels):
 
 - a list of boxes ``[[x0, y0, x1, y1], ...]``;
 - a list of records ``{"box": [x0, y0, x1, y1], "mask"?: ..., "label"?: ..., "score"?: ...}``
-  (no other keys: a typo such as ``"bx"`` is refused, not ignored) where a mask is a pycocotools RLE dict (``{"size": [h, w], "counts": ...}``) or a 2-D list of 0/1;
+  (no other keys: a typo such as ``"bx"`` is refused, not ignored) where a mask is a pycocotools
+  RLE dict (``{"size": [h, w], "counts": ...}``) or a 2-D grid of 0/1 (or 0/255) at the image size;
 - COCO detection results ``[{"image_id", "bbox": [x, y, w, h], "segmentation"?,
-  "category_id"?, "score"?}, ...]`` (xywh, converted to xyxy), or a COCO dataset dict
+  "category_id"?, "score"?}, ...]`` (xywh, converted to xyxy; a segmentation is RLE or
+  polygons), or a COCO dataset dict
   with an ``"annotations"`` list; filtered by ``image_id`` when given;
 - a dict ``{"proposals": [...]}`` or ``{"boxes": [...]}`` wrapping any of the lists.
 """
@@ -35,7 +37,8 @@ def read_proposals(path: str | os.PathLike, image_id: Any = None,
     path = Path(path)
     records = _records(read_json(path, "proposals file", ProposalFileError), path)
     try:
-        if _is_coco(records):
+        polygons = _is_coco(records)   # COCO's 'segmentation' may be polygons; a record's 'mask' not
+        if polygons:
             records = _coco_records(records, image_id, path)
         elif image_id is not None:
             raise ProposalFileError(
@@ -44,7 +47,7 @@ def read_proposals(path: str | os.PathLike, image_id: Any = None,
             )
         else:
             _check_record_keys(records)
-        proposals = as_proposals(_with_masks(records, image_size))
+        proposals = as_proposals(_with_masks(records, image_size, polygons))
     except BoxError as exc:
         raise ProposalFileError(f"{path}: {exc}") from None
     if image_size is not None:
@@ -113,12 +116,12 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def _with_masks(records: list[Any], image_size: tuple[int, int] | None) -> list[Any]:
+def _with_masks(records: list[Any], image_size: tuple[int, int] | None, polygons: bool) -> list[Any]:
     out = []
     for i, r in enumerate(records):
         if isinstance(r, dict) and r.get("mask") is not None:
             try:
-                r = {**r, "mask": decode_mask(r["mask"], image_size)}
+                r = {**r, "mask": decode_mask(r["mask"], image_size, polygons=polygons)}
             except ReclipError as exc:
                 raise BoxError(f"proposal {i}: {exc}") from None
         out.append(r)

@@ -19,6 +19,7 @@ from typing import Sequence
 from PIL import Image
 
 from interpreter import Proposal
+from reclip.proposals.facts import SourceFacts, SourceOption, declare
 from reclip.proposals.sources import PROPOSAL_SOURCES, ProposalSourceError
 
 
@@ -72,3 +73,18 @@ class GroundingDinoSource(_DetectorSource):
         return self.engine.text_boxes(image, self.texts, max_proposals=self.max_proposals,
                                       nms_iou=self.nms_iou, min_score=self.min_score)
 
+
+
+DETECTOR_OPTIONS = (
+    SourceOption("max_proposals", int, 100, 1, None, "keep at most this many boxes (after NMS)"),
+    SourceOption("nms_iou", float, 0.5, 0, 1, "class-agnostic NMS: suppress boxes overlapping more than this"),
+    SourceOption("min_score", float, 0.0, None, None, "drop boxes scoring below this"),
+)
+NEEDS = ("the transformers package (reclip[detectors])", "a save_pretrained folder or a cached hub id",
+         "a device")
+declare(Owlv2Source, SourceFacts(
+    gives=frozenset({"boxes", "scores"}), arg="DIR", needs=NEEDS, options=DETECTOR_OPTIONS,
+    summary="OWLv2's class-agnostic boxes ranked by objectness"))
+declare(GroundingDinoSource, SourceFacts(
+    gives=frozenset({"boxes", "scores"}), arg="DIR", needs=NEEDS + ("the program's find texts",),
+    options=DETECTOR_OPTIONS, summary="Grounding DINO's boxes for the program's find texts"))

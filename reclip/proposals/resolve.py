@@ -9,7 +9,7 @@ from typing import Any, Sequence
 from PIL import Image
 
 from interpreter import Proposal
-from reclip.proposals.cache import CachedSource
+from reclip.proposals.cache import CachedSource, content_key
 from reclip.proposals.sources import build_source
 
 # Built sources hold models (a detector is ~180 MB): keep the last few for repeated calls.
@@ -24,7 +24,8 @@ def proposal_source(spec: str | os.PathLike, *, cache_dir: str | os.PathLike | N
     ``maskrcnn+sam:CKPT``, ``file:P.json`` or a path), its results cached per (image, spec)
     in memory and, with ``cache_dir``, on disk. Building it checks its weights (fast errors).
     ``precision`` reaches the sources that run a model (detectors, SAM)."""
-    key = (str(spec), device, None if image_id is None else str(image_id), precision)
+    # a weights file replaced in place is a new source, not the one built from the old file
+    key = (content_key(str(spec)), device, None if image_id is None else str(image_id), precision)
     if key not in _built:
         _built[key] = build_source(str(spec), device=device, image_id=image_id, precision=precision)
         while len(_built) > BUILT_SOURCES:

@@ -15,6 +15,7 @@ as one prompt batch; the automatic generator's point batch is sized to the devic
 from __future__ import annotations
 
 import os
+import pickle
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,7 @@ from PIL import Image
 from interpreter import Proposal
 from primitives import ReclipError
 from reclip.proposals.detectors import MissingWeightsError, torch_device
+from reclip.proposals.facts import SourceOption, SourceFacts, declare
 from reclip.proposals.sources import PROPOSAL_SOURCES, ProposalSource
 
 if TYPE_CHECKING:  # torch is imported when a model is built, not with the package
@@ -69,8 +71,13 @@ def load_sam(checkpoint: str | os.PathLike, device: str | None = None) -> torch.
         state = torch.load(path, map_location="cpu", weights_only=True)
         model = build_sam(sam_architecture(state))
         model.load_state_dict(state)
-    except (KeyError, RuntimeError, ValueError, OSError, TypeError) as exc:
-        raise MissingWeightsError(f"{path} is not a SAM checkpoint: {str(exc).splitlines()[0]}") from None
+    except SamUnavailable:
+        raise
+    except Exception as exc:  # an image, another model's file, a truncated download: all unpickle differently
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        if isinstance(exc, pickle.UnpicklingError):   # torch's message is a paragraph on weights_only
+            first = "torch cannot load it as a checkpoint (not a state dict file)"
+        raise MissingWeightsError(f"{path} is not a SAM checkpoint: {first[:200]}") from None
     return model.to(torch_device(device)).eval()
 
 
@@ -233,9 +240,26 @@ def box_region(box: tuple[float, ...], shape: tuple[int, int]) -> np.ndarray:
     return region
 
 
+SAM_OPTIONS = (
+    SourceOption("points_per_side", int, 32, 1, 256, "automatic: a grid of this many point prompts per side"),
+    SourceOption("pred_iou_thresh", float, 0.88, 0, 1, "automatic: keep masks whose predicted IoU passes this"),
+    SourceOption("stability_score_thresh", float, 0.95, 0, 1, "automatic: keep masks this stable"),
+    SourceOption("box_nms_thresh", float, 0.7, 0, 1, "automatic: NMS IoU between masks' boxes"),
+    SourceOption("min_area", float, 0.0005, 0, 1, "automatic: drop masks under this fraction of the image"),
+    SourceOption("max_proposals", int, 100, 1, None, "automatic: keep at most this many"),
+    SourceOption("clip_to_box", bool, True, help="prompted: cut each mask to its prompting box"),
+)
+
+
 @PROPOSAL_SOURCES.register("sam")
 def sam_source(checkpoint: str | None = None, prompts: ProposalSource | None = None, **options: Any) -> SamSource:
     """``sam:CHECKPOINT`` (automatic masks) or ``BOXES+sam:CHECKPOINT`` (box prompts)."""
     if checkpoint is None:
         raise MissingWeightsError(f"SAM needs its checkpoint: sam:PATH (fetch one with: {fetch_command()})")
     return SamSource(checkpoint, prompts=prompts, **options)
+
+
+declare(sam_source, SourceFacts(
+    gives=frozenset({"boxes", "masks", "scores", "labels"}), arg="CKPT", arg_required=True,
+    needs=("the segment-anything package (reclip[sam])", "a SAM checkpoint file", "a device"),
+    options=SAM_OPTIONS, summary="Segment Anything: automatic masks, or masks prompted by BOXES"))

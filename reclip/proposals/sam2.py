@@ -19,6 +19,7 @@ from PIL import Image
 
 from interpreter import Proposal
 from reclip.proposals.sam import box_region, mask_box
+from reclip.proposals.facts import SourceFacts, SourceOption, declare
 from reclip.proposals.sources import PROPOSAL_SOURCES, ProposalSource, ProposalSourceError
 
 
@@ -91,3 +92,18 @@ class Sam2Source:
                 mask = mask & box_region(p.box, mask.shape)
             out.append(Proposal(p.box, mask if mask.any() else p.mask, p.label, p.score))
         return out
+
+
+declare(Sam2Source, SourceFacts(
+    gives=frozenset({"boxes", "masks", "scores", "labels"}), arg="DIR",
+    needs=("the transformers package (reclip[detectors])", "a SAM 2 save_pretrained folder or a cached hub id",
+           "a device"),
+    options=(
+        SourceOption("points_per_side", int, 16, 1, 256, "automatic: a grid of this many point prompts per side"),
+        SourceOption("pred_iou_thresh", float, 0.7, None, 1, "automatic: keep masks whose predicted IoU passes this"),
+        SourceOption("box_nms_thresh", float, 0.7, 0, 1, "automatic: NMS IoU between masks' boxes"),
+        SourceOption("min_area", float, 0.0005, 0, 1, "automatic: drop masks under this fraction of the image"),
+        SourceOption("max_proposals", int, 100, 1, None, "automatic: keep at most this many"),
+        SourceOption("clip_to_box", bool, True, help="prompted: cut each mask to its prompting box"),
+    ),
+    summary="SAM 2 (transformers): automatic masks, or masks prompted by BOXES"))

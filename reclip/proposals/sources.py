@@ -30,6 +30,7 @@ from interpreter import Proposal, as_proposals
 from interpreter.proposals import check_masks
 from primitives import BoxError, ReclipError
 from foundation.catalog import Catalog
+from reclip.proposals.facts import SourceFacts, declare, facts_of
 from reclip.proposals.io import read_proposals
 
 
@@ -149,20 +150,72 @@ def build_source(spec: str | SourceSpec, **context: Any) -> ProposalSource:
     parsed = spec if isinstance(spec, SourceSpec) else parse_spec(spec)
     factory = PROPOSAL_SOURCES.get(parsed.name)
     kwargs = {k: v for k, v in context.items() if v is not None and _accepts(factory, k)}
-    unknown = [k for k in parsed.options if not _accepts(factory, k)]
-    if unknown:
-        raise ProposalSourceError(
-            f"{parsed.text}: proposal source {parsed.name!r} takes no option {', '.join(map(repr, unknown))}"
-            f" (it takes: {', '.join(_parameters(factory)) or 'none'})"
-        )
-    kwargs.update(parsed.options)
+    kwargs.update(_checked_options(parsed, factory))
     if parsed.prompts is not None:
         kwargs["prompts"] = build_source(parsed.prompts, **context)
+    user = _is_users(factory)
     try:
         source = factory(parsed.arg, **kwargs) if parsed.arg is not None else factory(**kwargs)
+    except ReclipError:
+        raise
     except TypeError as exc:
         raise ProposalSourceError(f"{parsed.text}: cannot build proposal source {parsed.name!r}: {exc}") from None
-    return Checked(source, parsed.text or parsed.name)
+    except Exception as exc:
+        if not user:
+            raise   # a bug in a built-in source: the CLI's backstop reports it as reclip's
+        raise ProposalSourceError(f"proposal source {parsed.name!r} failed while being built: "
+                                  f"{_one_line(exc)}") from None
+    return Checked(source, parsed.text or parsed.name, user=user)
+
+
+def _checked_options(parsed: SourceSpec, factory: Callable) -> dict[str, Any]:
+    """The spec's options, each checked against the source's declared options (their types
+    and ranges) or, for a source that declares none, against its signature. (A missing
+    required ARG is the factory's to say: it knows where to fetch the file.)"""
+    facts, declared = facts_of(factory), getattr(factory, "facts", None) is not None
+    where = parsed.text or parsed.name
+    if declared and facts.arg is None and parsed.arg is not None:
+        raise ProposalSourceError(f"{where}: proposal source {parsed.name!r} takes no ':' argument")
+    if declared and facts.options is not None:
+        unknown = [k for k in parsed.options if facts.option(k) is None and not _context(factory, k)]
+        takes = ", ".join([*map(str, facts.options), *(c for c in CONTEXT_OPTIONS if _context(factory, c))]) or "none"
+    else:
+        unknown = [k for k in parsed.options if not _accepts(factory, k)]
+        takes = ", ".join(_parameters(factory)) or "none"
+    if unknown:
+        raise ProposalSourceError(
+            f"{where}: proposal source {parsed.name!r} takes no option {', '.join(map(repr, unknown))}"
+            f" (it takes: {takes})")
+    if not declared or facts.options is None:
+        return dict(parsed.options)
+    return {k: v if _context(factory, k) else facts.option(k).check(v, where)  # type: ignore[union-attr]
+            for k, v in parsed.options.items()}
+
+
+def _context(factory: Callable, name: str) -> bool:
+    """Whether ``name`` is a context option (device, image_id) this factory takes; the
+    factory checks its value (a device through ``resolve_device``)."""
+    return name in CONTEXT_OPTIONS and _accepts(factory, name)
+
+
+def _is_users(factory: Any) -> bool:
+    """Whether a factory comes from outside reclip (a plugin, a user's registration)."""
+    return not str(getattr(factory, "__module__", "") or "").startswith("reclip.")
+
+
+def _one_line(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+
+
+def spec_usage() -> str:
+    """The registered sources as a help text writes them (``maskrcnn[:WEIGHTS], sam:CKPT, ...``)."""
+    usages = []
+    for name, factory in PROPOSAL_SOURCES.all().items():
+        facts = facts_of(factory)
+        usages.append(facts.usage(name))
+        if _takes_prompts(factory):
+            usages.append(f"BOXES+{facts.usage(name)}")
+    return ", ".join(usages)
 
 
 def _accepts(factory: Callable, name: str) -> bool:
@@ -193,15 +246,16 @@ class Checked:
     """A source's output as checked Proposals (a user's source may return plain boxes or dicts);
     ``spec`` set; ``batch`` passed through when the source has one."""
 
-    def __init__(self, source: Any, spec: str) -> None:
+    def __init__(self, source: Any, spec: str, user: bool = False) -> None:
         if not callable(source):
             raise ProposalSourceError(f"proposal source {spec!r} built {type(source).__name__}, which is not callable")
         self.source = source
         self.spec = spec
+        self.user = user
         self.cacheable = getattr(source, "cacheable", True)
 
     def __call__(self, image: Image.Image) -> list[Proposal]:
-        return self._checked(self.source(image), image)
+        return self._checked(self._run(self.source, image), image)
 
     @property
     def needs_texts(self) -> bool:
@@ -215,10 +269,21 @@ class Checked:
 
     def batch(self, images: Sequence[Image.Image]) -> list[list[Proposal]]:
         if hasattr(self.source, "batch"):
-            outputs = self.source.batch(list(images))
+            outputs = self._run(self.source.batch, list(images))
         else:
-            outputs = [self.source(image) for image in images]
+            outputs = [self._run(self.source, image) for image in images]
         return [self._checked(out, image) for out, image in zip(outputs, images)]
+
+    def _run(self, call: Callable, argument: Any) -> Any:
+        """``call(argument)``; a user's source that raises is that source's failure, named."""
+        try:
+            return call(argument)
+        except ReclipError:
+            raise
+        except Exception as exc:
+            if not self.user:
+                raise
+            raise ProposalSourceError(f"proposal source {self.spec!r} failed: {_one_line(exc)}") from None
 
     def _checked(self, output: Any, image: Image.Image) -> list[Proposal]:
         output = list(output) if output is not None else None
@@ -247,3 +312,8 @@ class FileSource:
 
     def __call__(self, image: Image.Image) -> list[Proposal]:
         return read_proposals(self.path, image_id=self.image_id, image_size=image.size)
+
+
+declare(FileSource, SourceFacts(
+    gives=frozenset({"boxes"}), arg="PATH", arg_required=True, options=(),
+    summary="a proposals file (boxes; masks, labels and scores when the file holds them)"))

@@ -30,7 +30,7 @@ def draw_result(image: Image.Image | str | os.PathLike, proposals: Iterable[Any]
     ``path`` (in the format its extension names) when given.
     """
     canvas = load_image(image).copy()
-    boxes = [p.box for p in as_proposals(proposals)]
+    boxes = [clip_box(p.box, canvas.size) for p in as_proposals(proposals)]
     if chosen is not None and not 0 <= chosen < len(boxes):
         raise ReclipError(f"chosen proposal {chosen} is out of range: there are {len(boxes)} proposals")
     if labelled is None:
@@ -45,7 +45,7 @@ def draw_result(image: Image.Image | str | os.PathLike, proposals: Iterable[Any]
         if i != chosen and i in labelled:
             _outlined_rectangle(draw, box, PROPOSAL_COLOUR, width)
     if gold_box is not None:
-        gold = [float(v) for v in validate_boxes(gold_box, "gold box")[0]]
+        gold = clip_box([float(v) for v in validate_boxes(gold_box, "gold box")[0]], canvas.size)
         _dashed_rectangle(draw, gold, GOLD_COLOUR, width + 1, dash=round(8 * scale))
     if chosen is not None:
         _outlined_rectangle(draw, boxes[chosen], ANSWER_COLOUR, width * 2)
@@ -55,6 +55,16 @@ def draw_result(image: Image.Image | str | os.PathLike, proposals: Iterable[Any]
     if path is not None:
         save_image(canvas, path)
     return canvas
+
+
+def clip_box(box: Sequence[float], size: tuple[int, int]) -> list[float]:
+    """``box`` clipped to the image plus a margin, so that an edge outside the image stays
+    outside it, and drawing costs what the image's size does, not the box's (a gold box of
+    1e308 pixels was a dashed line of 1e307 dashes)."""
+    margin = 16 + max(size) // 50
+    (w, h), (x0, y0, x1, y1) = size, box
+    return [min(max(x0, -margin), w + margin), min(max(y0, -margin), h + margin),
+            min(max(x1, -margin), w + margin), min(max(y1, -margin), h + margin)]
 
 
 def _faint_rectangles(canvas: Image.Image, boxes: list, width: int) -> None:

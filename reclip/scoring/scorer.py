@@ -180,6 +180,8 @@ class ClipScorer:
         """(model name, method) -> (N, D) normalised embeddings, encoding only cache misses."""
         masked = any(entry.needs_mask for entry in self._entries.values())
         keys = [(image_key, p.box, mask_key(p) if masked else None) for p in proposals]
+        first: dict[tuple, int] = {}
+        same_as = [first.setdefault(k, i) for i, k in enumerate(keys)]   # copies share one encoding
         found: dict[tuple[str, str], list[torch.Tensor | None]] = {}
         missing: dict[LoadedModel, list[tuple[str, int]]] = {}
         for model, method in self._pairs:
@@ -187,7 +189,7 @@ class ClipScorer:
             for i, k in enumerate(keys):
                 hit = self.region_cache.get((k, method, model.name))
                 row.append(hit)
-                if hit is None:
+                if hit is None and same_as[i] == i:
                     missing.setdefault(model, []).append((method, i))
             found[(model.name, method)] = row
             self.stats.region_hits += sum(h is not None for h in row)
@@ -197,6 +199,10 @@ class ClipScorer:
             for (method, i), emb in zip(todo, self._encode_regions(model, image, proposals, todo, isolated)):
                 found[(model.name, method)][i] = emb
                 self.region_cache.put((keys[i], method, model.name), emb)
+        for row in found.values():
+            for i, j in enumerate(same_as):
+                if row[i] is None:
+                    row[i] = row[j]
         return {k: torch.stack(v) for k, v in found.items()}
 
     def _encode_regions(self, model: LoadedModel, image: Image.Image, proposals: Sequence[Proposal],

@@ -34,9 +34,11 @@ def scene_records(scene_id: str, image_path: str, scene: Scene,
     return out
 
 
-def write_dataset(out: str | Path, scenes: int, seed: int, progress: bool = False) -> Path:
-    """Write images/ and expressions.jsonl under ``out``; returns the JSONL path."""
-    out = Path(out)
+def write_dataset(out: str | Path, scenes: int, seed: int, progress: bool = False,
+                  overwrite: bool = False) -> Path:
+    """Write images/ and expressions.jsonl under ``out`` (a new or empty folder; with
+    ``overwrite``, an earlier dataset there is removed first); returns the JSONL path."""
+    out = _empty_dataset_folder(out, overwrite)
     make_folder(out, "dataset folder")
     make_folder(out / "images", "dataset folder")
     path = out / "expressions.jsonl"
@@ -51,6 +53,33 @@ def write_dataset(out: str | Path, scenes: int, seed: int, progress: bool = Fals
             for rec in scene_records(scene_id, rel, scene, exprs, seed):
                 f.write(json.dumps(rec) + "\n")
     return path
+
+
+def _empty_dataset_folder(out: str | Path, overwrite: bool) -> Path:
+    """``out`` when it is new or empty; an earlier dataset there is refused, or removed
+    with ``overwrite`` (so that no image of it is left behind). A folder holding anything
+    else is never emptied."""
+    if not str(out).strip():
+        raise ReclipError("the dataset folder's path is empty: give a folder path (--out DIR)")
+    out = Path(out)
+    if not out.is_dir() or not any(out.iterdir()):
+        return out
+    if not overwrite:
+        raise ReclipError(f"dataset folder {out} is not empty: choose a new folder, or pass --overwrite "
+                          "to replace the dataset in it")
+    images = out / "images"
+    ours = {out / "expressions.jsonl", images}
+    others = [p.name for p in out.iterdir() if p not in ours]
+    others += [f"images/{p.name}" for p in (images.iterdir() if images.is_dir() else ())
+               if not (p.is_file() and p.suffix == ".png")]
+    if others or not images.is_dir():
+        raise ReclipError(f"dataset folder {out} holds files that are not a synthetic dataset "
+                          f"({', '.join(sorted(others)[:3]) or 'no images/'}): --overwrite replaces only a "
+                          "dataset `reclip synth` wrote; choose a new folder")
+    for png in images.iterdir():
+        png.unlink()
+    (out / "expressions.jsonl").unlink(missing_ok=True)
+    return out
 
 
 def dataset_file(path: str | Path) -> Path:

@@ -87,7 +87,7 @@ def test_bad_files_name_the_file_and_the_problem(tmp_path, content, message):
 
 
 def test_masks_must_match_the_image_and_binary_files_are_refused(tmp_path):
-    with pytest.raises(ProposalFileError, match=r"proposal 0's mask has shape \(2, 3\) but the image is 6x8"):
+    with pytest.raises(ProposalFileError, match=r"proposal 0: mask grid is 3x2 \(w x h\) but the image is 8x6"):
         read_proposals(write(tmp_path, [{"box": [0, 0, 2, 2], "mask": [[1, 0, 0], [0, 1, 0]]}]), image_size=(8, 6))
     binary = tmp_path / "p.png"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe\x00")

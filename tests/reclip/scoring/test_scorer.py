@@ -273,3 +273,26 @@ def test_half_precision_models_give_float32_scores(image):
     got = ClipScorer([half], methods=("crop", "blur")).score(image, BOXES, TEXTS)
     assert got.dtype == np.float32
     np.testing.assert_allclose(got, want, atol=0.05 * np.abs(want).max())
+
+
+@pytest.mark.parametrize("cache_size", [0, 20_000])
+def test_identical_boxes_are_encoded_once_per_method_and_model(vit, rn, image, cache_size):
+    """200 copies of one box and two others: three crops per method and model, not 202."""
+    boxes = [BOXES[0]] * 200 + BOXES[1:3]
+    scorer = ClipScorer([vit, rn], methods=("crop", "blur"), cache_size=cache_size)
+    logits = scorer.score(image, boxes, TEXTS)
+    assert scorer.stats.images_encoded == 3 * 2 * 2
+    assert np.all(logits[:, :200] == logits[:, :1])
+    np.testing.assert_allclose(logits[:, [0, 200, 201]],
+                               ClipScorer([vit, rn], methods=("crop", "blur")).score(image, BOXES[:3], TEXTS),
+                               rtol=1e-5, atol=1e-4)
+
+
+def test_copies_of_a_box_with_different_masks_are_encoded_apart_when_a_method_reads_masks(vit, image):
+    a, b = np.zeros((H, W), bool), np.zeros((H, W), bool)
+    a[2:10, 2:10], b[12:20, 5:25] = True, True
+    box = [0, 0, 30, 24]
+    scorer = ClipScorer([vit], methods=("crop", "mask_blur"))
+    assert ISOLATION.get("mask_blur").needs_mask
+    scorer.score(image, [Proposal(box, a), Proposal(box, b), Proposal(box, a)], ["dog"])
+    assert scorer.stats.images_encoded == 2 * 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -86,3 +88,28 @@ def test_half_checkpoint_loads_through_load_model(tmp_path, tiny_data):
         want = model.encode_image(x, normalize=True)
         got = loaded.model.encode_image(x, normalize=True)
     assert torch.allclose(want, got, atol=2e-2)
+
+
+def test_a_short_training_run_gives_identical_tensors_from_one_seed(tmp_path, monkeypatch, capsys):
+    """The command line's own path (its data built from the seed, the shipped model's config,
+    the half-precision checkpoint): the same seed twice -> every tensor identical; another
+    seed -> different weights. The default output is a new path, never the shipped model."""
+    from reclip import cli
+
+    def tensors(path):
+        return torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
+
+    monkeypatch.chdir(tmp_path)
+    shipped_path = Path(tr.__file__).resolve().parents[1] / "assets" / "synthetic.pt"
+    shipped = shipped_path.read_bytes()
+    short = ["train-synthetic", "--steps", "2", "--scenes", "2", "--batch", "4"]
+    assert cli.main([*short, "--seed", "7"]) == 0
+    assert cli.main([*short, "--seed", "7", "--out", "again.pt"]) == 0
+    assert cli.main([*short, "--seed", "8", "--out", "other.pt"]) == 0
+    first = tensors(tmp_path / "out" / "train-synthetic" / "synthetic-seed7.pt")
+    again, other = tensors(tmp_path / "again.pt"), tensors(tmp_path / "other.pt")
+    assert first.keys() == again.keys() and all(torch.equal(first[k], again[k]) for k in first)
+    assert sum(not torch.equal(first[k], other[k]) for k in first) > len(first) // 2
+    assert cli.main([*short, "--seed", "7"]) == 2          # the default path exists now: --overwrite
+    assert "pass --overwrite" in capsys.readouterr().err
+    assert shipped_path.read_bytes() == shipped
