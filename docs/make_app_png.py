@@ -20,7 +20,7 @@ from reclip.app.workbench import DEMO_PROPOSALS
 from reclip.locator import Locator
 from reclip.report.browser import CHROMIUM_ARGS, find_chromium, shrink_png
 from reclip.report.links import app_url
-from reclip.synthetic.demo import ASSETS, demo_scene
+from reclip.synthetic.demo import DEMO_ASSETS, demo_scene
 
 EXPRESSION = "the rightmost red triangle"
 
@@ -58,7 +58,7 @@ def main() -> None:
     gold = proposals[7].box     # the other red triangle: the page shows where it was lost
     server = serve(Workbench(Locator.from_pretrained(args.model)), port=free_port())
     try:
-        url = app_url(ASSETS / "scene.png", DEMO_PROPOSALS, EXPRESSION, gold, base=server.url)
+        url = app_url(DEMO_ASSETS / "scene.png", DEMO_PROPOSALS, EXPRESSION, gold, base=server.url)
         print(f"screenshot of {url}")
         screenshot(url, args.out, args.chromium)
     finally:

@@ -29,7 +29,7 @@ from primitives import BoxError
 # Masks larger than this many pixels are refused before decoding (twice Pillow's
 # decompression-bomb limit, as for images).
 MAX_MASK_PIXELS = 2 * 89_478_485
-SHAPES = "a mask must be an RLE dict or a 2-D list (a grid) of 0/1, True/False or 0/255"
+MASK_LAYOUTS = "a mask must be an RLE dict or a 2-D list (a grid) of 0/1, True/False or 0/255"
 # Compressed COCO RLE counts use these characters only (6-bit groups offset by 48).
 RLE_CHARS = frozenset(chr(c) for c in range(48, 112))
 ON_VALUES = (1, 255)   # a grid's "inside" value: 1 (0/1, bool) or 255 (0/255), never both
@@ -115,18 +115,18 @@ def _decode_rle(mask: dict, image_size: tuple[int, int] | None) -> np.ndarray:
 def _decode_grid(mask: Any, image_size: tuple[int, int] | None) -> np.ndarray:
     if isinstance(mask, list):
         if not mask or not all(isinstance(row, list) for row in mask):
-            raise MaskError(f"{SHAPES}; got a list that is not a list of rows")
+            raise MaskError(f"{MASK_LAYOUTS}; got a list that is not a list of rows")
         lengths = sorted({len(row) for row in mask})
         if len(lengths) > 1:
             raise MaskError(f"ragged mask grid: its rows have different lengths {lengths[:5]}")
         if not all(_is_number(v) for row in mask for v in row):
-            raise MaskError(f"{SHAPES}; this grid holds something other than numbers")
+            raise MaskError(f"{MASK_LAYOUTS}; this grid holds something other than numbers")
     try:
         arr = np.asarray(mask)
     except (ValueError, OverflowError) as exc:
-        raise MaskError(f"{SHAPES}: {exc}") from None
+        raise MaskError(f"{MASK_LAYOUTS}: {exc}") from None
     if arr.ndim != 2 or arr.dtype.kind not in "biuf":
-        raise MaskError(f"{SHAPES}; got {type(mask).__name__} of shape {arr.shape}")
+        raise MaskError(f"{MASK_LAYOUTS}; got {type(mask).__name__} of shape {arr.shape}")
     inside = arr.astype(bool) if arr.dtype.kind == "b" else arr == _on_value(arr)
     if image_size is not None and arr.shape != (image_size[1], image_size[0]):
         raise MaskError(f"mask grid is {arr.shape[1]}x{arr.shape[0]} (w x h) but the image is "

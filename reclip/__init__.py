@@ -6,17 +6,11 @@ exit_on_interrupt_while_importing()   # first: the imports below take seconds (t
 
 from grammar import (
     And, CompileError, Find, Node, Ordinal, Program, ProgramSyntaxError, Relate, Superlative,
-    parse_program,
+    compile_expression, parse_program,
 )
-from grammar import compile_expression as _compile
 from interpreter import Proposal, ProposalGraph, Result, Scorer, ScorerError, Trace, execute
 from primitives import REGISTRY, BoxError, ReclipError, RegistryError, relation, superlative, ternary
 from reclip.locator import Locator
-
-
-def compile_expression(text: str, spacy_model: str | None = None, registry=REGISTRY) -> Program:
-    """Compile a referring expression into a Program (see grammar.expression)."""
-    return _compile(text, spacy_model=spacy_model, registry=registry)
 
 
 def __getattr__(name: str):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import weakref
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -187,7 +189,15 @@ def spec_paths(spec: str | os.PathLike | None) -> list[Path]:
     for part in text.split("+"):
         part = part.split("?", 1)[0]
         candidates += [part, part.partition(":")[2]]
-    return [Path(c) for c in dict.fromkeys(candidates) if c and Path(c).is_file()]
+    return [Path(c) for c in dict.fromkeys(candidates) if c and _is_file(c)]
+
+
+def _is_file(text: str) -> bool:
+    """Whether ``text`` names an existing file; a name the OS refuses (too long, NUL) names none."""
+    try:
+        return Path(text).is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def refuse_inputs_as_outputs(outputs: Mapping[str, Any], inputs: Mapping[str, Any]) -> None:
@@ -215,3 +225,25 @@ def _same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
         return Path(a).resolve() == Path(b).resolve()
     except (OSError, ValueError, RuntimeError):
         return False
+
+
+class ImageKeys:
+    """A content hash per PIL image object, computed once while the object lives."""
+
+    def __init__(self) -> None:
+        self._keys: dict[int, tuple[weakref.ref, str]] = {}
+
+    def __call__(self, image: Image.Image) -> str:
+        entry = self._keys.get(id(image))
+        if entry is not None and entry[0]() is image:
+            return entry[1]
+        digest = hashlib.blake2b(image.tobytes(), digest_size=16)
+        digest.update(f"{image.mode}{image.size}".encode())
+        key = digest.hexdigest()
+        oid = id(image)
+        self._keys[oid] = (weakref.ref(image, lambda _r, oid=oid: self._keys.pop(oid, None)), key)
+        return key
+
+
+# The one content hash of images: the scorers', the engines' and the proposal caches key by it.
+image_digest = ImageKeys()

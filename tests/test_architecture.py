@@ -88,3 +88,46 @@ def test_the_layers_check_catches_an_upward_import(tmp_path):
     bad.write_text("def f():\n    from reclip.cli import main\n")
     assert "reclip.cli" in imported_modules(bad)
     assert layer_of("reclip.cli.main") > layer_of("reclip.scoring.scorer")
+
+
+def public_definitions(path: Path) -> set[str]:
+    """Names a module defines at its top level (functions, classes, constants), private ones left out."""
+    names = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+    return {n for n in names if not n.startswith("_")}
+
+
+def package_of(path: Path) -> str:
+    """The top-level package, or reclip's subpackage (reclip.clip, ...; reclip's own modules: reclip)."""
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:2]) if parts[0] == "reclip" and len(parts) > 2 else parts[0]
+
+
+def test_no_public_name_is_defined_in_two_packages():
+    """One name per thing: a name two packages define means two things, or one thing twice."""
+    where: dict[str, set[str]] = {}
+    for path in sources():
+        for name in public_definitions(path):
+            where.setdefault(name, set()).add(package_of(path))
+    twice = {name: sorted(packages) for name, packages in where.items() if len(packages) > 1}
+    assert not twice, f"public names defined in more than one package: {twice}"
+
+
+def test_every_registered_source_and_format_declares_its_facts():
+    from reclip.datasets import FORMATS, DatasetFormat
+    from reclip.proposals import PROPOSAL_SOURCES
+    from reclip.proposals.facts import GIVES, SourceFacts
+
+    for name, factory in PROPOSAL_SOURCES.all().items():
+        facts = getattr(factory, "facts", None)
+        assert isinstance(facts, SourceFacts), f"proposal source {name!r} declares no facts (reclip.proposals.declare)"
+        assert facts.gives and facts.gives <= set(GIVES) and facts.options is not None, name
+    for name, fmt in FORMATS.all().items():
+        assert isinstance(fmt, DatasetFormat) and fmt.help and callable(fmt.load), name
+        assert all(option.help for option in fmt.files), f"dataset format {name!r}: a file without its help"

@@ -7,7 +7,7 @@ cases (``reclip check``). Gradio is imported only when a page is built.
 """
 
 from reclip.app.cases import Case, CaseCheck, check_cases, read_cases, save_case
-from reclip.app.views import Scene
+from reclip.app.views import WorkbenchScene
 from reclip.app.workbench import Workbench
 
-__all__ = ["Case", "CaseCheck", "Scene", "Workbench", "check_cases", "read_cases", "save_case"]
+__all__ = ["Case", "CaseCheck", "WorkbenchScene", "Workbench", "check_cases", "read_cases", "save_case"]

@@ -50,7 +50,7 @@ def theme(gr: Any) -> Any:
     return gr.themes.Default(font=SYSTEM_FONTS, font_mono=SYSTEM_MONO)
 
 
-def build(workbench: Workbench) -> Any:
+def build_page(workbench: Workbench) -> Any:
     """The page (a ``gradio.Blocks``), wired to the workbench's callbacks."""
     gr = gradio()
     with gr.Blocks(title="reclip workbench", analytics_enabled=False) as page:
@@ -157,7 +157,7 @@ def serve(workbench: Workbench, host: str = APP_HOST, port: int = APP_PORT, *, q
     """Start the page's server on ``host:port`` (127.0.0.1 unless asked otherwise), in the
     background; ``Server.block()`` keeps it in the foreground."""
     gr = gradio()
-    page = build(workbench)
+    page = build_page(workbench)
     try:
         _, url, _ = page.launch(
             server_name=host, server_port=port, share=False, inbrowser=False, ssr_mode=False,

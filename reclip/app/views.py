@@ -24,7 +24,7 @@ TRACE_HEIGHT_PX = 760
 
 
 @dataclass
-class Scene:
+class WorkbenchScene:
     """One session's state: the image, its proposals, and the last run on them."""
 
     image: Image.Image
@@ -47,7 +47,7 @@ def picture_scale(image: Image.Image) -> int:
     return 2 if max(image.size) < SMALL_SIDE else 1
 
 
-def scene_picture(scene: Scene) -> Image.Image:
+def scene_picture(scene: WorkbenchScene) -> Image.Image:
     """The proposals numbered, the answer (orange) and the gold proposal (dashed green) drawn."""
     k = picture_scale(scene.image)
     image = scene.image if k == 1 else scene.image.resize(
@@ -71,7 +71,7 @@ def _with_caption(drawing: Image.Image, text: str) -> Image.Image:
     return out
 
 
-def answer_text(scene: Scene) -> str:
+def answer_text(scene: WorkbenchScene) -> str:
     """The answer, its probability, and what the scorer had to encode for it."""
     if scene.result is None:
         return f"{len(scene.proposals)} proposals ({scene.source}). Type an expression and press Locate."
@@ -84,7 +84,7 @@ def answer_text(scene: Scene) -> str:
     return out
 
 
-def diagnosis_text(scene: Scene) -> str:
+def diagnosis_text(scene: WorkbenchScene) -> str:
     """Where the right answer was lost (``reclip locate --gold``'s diagnosis), once a gold is marked."""
     if scene.gold is None:
         return "Click a proposal in the picture to mark it as the right answer (gold)."
@@ -94,7 +94,7 @@ def diagnosis_text(scene: Scene) -> str:
     return f"Gold: #{scene.gold}\n\n" + "\n".join(f"- {s}" for s in d.sentences)
 
 
-def trace_frame(scene: Scene) -> str:
+def trace_frame(scene: WorkbenchScene) -> str:
     """The trace page (program tree, tinting, matrices) in an iframe; empty before a run."""
     if scene.result is None:
         return '<p class="trace-empty">The program tree appears here after Locate.</p>'

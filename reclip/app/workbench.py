@@ -1,4 +1,4 @@
-"""The workbench's callbacks, without Gradio: each takes the session's ``Scene`` and the
+"""The workbench's callbacks, without Gradio: each takes the session's ``WorkbenchScene`` and the
 page's inputs and returns the new scene and the outputs to show, by name (``OUTPUTS``).
 
 Errors never escape as tracebacks: a program that does not parse fills ``program_error``
@@ -19,7 +19,7 @@ from grammar import ProgramSyntaxError, parse_program
 from primitives import ReclipError
 from reclip.app.cases import save_case
 from reclip.app.views import (
-    Scene, answer_text, diagnosis_text, picture_scale, scene_picture, syntax_error_html, trace_frame,
+    WorkbenchScene, answer_text, diagnosis_text, picture_scale, scene_picture, syntax_error_html, trace_frame,
 )
 from reclip.files import load_image
 from reclip.locator import Locator
@@ -27,7 +27,7 @@ from reclip.proposals import proposal_source
 from reclip.report.diagnose import gold_proposal
 from reclip.report.explain import pretty_program
 from reclip.report.links import parse_gold, query_params
-from reclip.synthetic.demo import ASSETS as DEMO_ASSETS, demo_scene
+from reclip.synthetic.demo import DEMO_ASSETS, demo_scene
 
 # The page's outputs, by name; a callback returns those it changes.
 OUTPUTS = ("picture", "answer", "program", "program_error", "diagnosis", "trace", "message", "expression")
@@ -38,7 +38,7 @@ Outputs = dict[str, Any]
 
 
 class Workbench:
-    """One model (a Locator) and the page's defaults; the sessions' state lives in ``Scene``s."""
+    """One model (a Locator) and the page's defaults; the sessions' state lives in ``WorkbenchScene``s."""
 
     def __init__(self, locator: Locator, *, proposals: str | None = None,
                  cases: str | os.PathLike = DEFAULT_CASES):
@@ -47,15 +47,15 @@ class Workbench:
         self.cases = Path(cases)
 
     # -- scenes ------------------------------------------------------------------------------
-    def demo(self) -> Scene:
+    def demo(self) -> WorkbenchScene:
         """The bundled demo scene with its own proposals (preselected when the page opens)."""
         image, proposals, expressions = demo_scene()
-        scene = Scene(image, proposals, "the demo scene's proposals", str(DEMO_ASSETS / "scene.png"))
+        scene = WorkbenchScene(image, proposals, "the demo scene's proposals", str(DEMO_ASSETS / "scene.png"))
         scene.expression = expressions[0]["expression"] if expressions else ""
         return scene
 
     def scene(self, image: Image.Image | str | os.PathLike, proposals_file: str | None = None,
-              source: str | None = None) -> Scene:
+              source: str | None = None) -> WorkbenchScene:
         """A new scene: ``image`` and its proposals from an uploaded file, else from ``source``
         (any proposal source spec), else from the app's default source."""
         path = str(image) if isinstance(image, (str, os.PathLike)) else None
@@ -68,9 +68,9 @@ class Workbench:
         if not proposals:
             raise ReclipError(f"the proposal source {spec!r} found nothing in this image")
         shown = Path(proposals_file).name if proposals_file else spec
-        return Scene(img, proposals, shown, path)
+        return WorkbenchScene(img, proposals, shown, path)
 
-    def initial(self, params: Mapping[str, str]) -> tuple[Scene, Outputs]:
+    def initial(self, params: Mapping[str, str]) -> tuple[WorkbenchScene, Outputs]:
         """The page's first view: the demo scene, or the record the URL's query names
         (``reclip.report.links``: image, proposals, expression, gold)."""
         params = query_params(params)
@@ -88,8 +88,8 @@ class Workbench:
         return scene, {**out, "expression": scene.expression}
 
     # -- callbacks ---------------------------------------------------------------------------
-    def on_inputs(self, scene: Scene, image: Any, proposals_file: str | None, source: str | None
-                  ) -> tuple[Scene, Outputs]:
+    def on_inputs(self, scene: WorkbenchScene, image: Any, proposals_file: str | None, source: str | None
+                  ) -> tuple[WorkbenchScene, Outputs]:
         """A new image, proposals file or source: the proposals are drawn; the old answer goes."""
         if image is None:
             return scene, {"message": "Upload an image (or reload the page for the demo scene)."}
@@ -99,7 +99,7 @@ class Workbench:
         new.expression = scene.expression
         return new, {**self.show(new), "message": f"{len(new.proposals)} proposals from {new.source}."}
 
-    def on_locate(self, scene: Scene, expression: str) -> tuple[Scene, Outputs]:
+    def on_locate(self, scene: WorkbenchScene, expression: str) -> tuple[WorkbenchScene, Outputs]:
         """Compile the expression, show its program and run it."""
         expression = (expression or "").strip()
         if not expression:
@@ -112,7 +112,7 @@ class Workbench:
         scene, out = self._run(scene, text)
         return scene, {**out, "program": text}
 
-    def on_run(self, scene: Scene, program_text: str) -> tuple[Scene, Outputs]:
+    def on_run(self, scene: WorkbenchScene, program_text: str) -> tuple[WorkbenchScene, Outputs]:
         """Run the program as edited; a syntax error is shown under the code box."""
         try:
             parse_program(program_text or "", self.locator.registry)
@@ -120,7 +120,7 @@ class Workbench:
             return scene, {"program_error": syntax_error_html(str(exc)), "message": "The program does not parse."}
         return self._run(scene, program_text)
 
-    def on_select(self, scene: Scene, x: float, y: float) -> tuple[Scene, Outputs]:
+    def on_select(self, scene: WorkbenchScene, x: float, y: float) -> tuple[WorkbenchScene, Outputs]:
         """A click on the picture at (x, y), in its pixels: the smallest proposal there is the gold."""
         k = picture_scale(scene.image)
         hit = proposal_at(scene, x / k, y / k)
@@ -129,7 +129,7 @@ class Workbench:
         scene.gold = hit
         return scene, {**self.show(scene), "message": f"Gold: #{hit}."}
 
-    def on_save(self, scene: Scene, program_text: str, cases: str | None) -> tuple[Scene, Outputs]:
+    def on_save(self, scene: WorkbenchScene, program_text: str, cases: str | None) -> tuple[WorkbenchScene, Outputs]:
         """Append the scene, the expression, the program as edited and the gold to the cases file."""
         if scene.gold is None:
             return scene, {"message": "Mark the gold proposal first (click it in the picture)."}
@@ -143,7 +143,7 @@ class Workbench:
         return scene, {"message": f"Saved the case to {path} (replay it with: reclip check {path})."}
 
     # -- helpers -----------------------------------------------------------------------------
-    def _run(self, scene: Scene, program_text: str) -> tuple[Scene, Outputs]:
+    def _run(self, scene: WorkbenchScene, program_text: str) -> tuple[WorkbenchScene, Outputs]:
         stats = getattr(self.locator.scorer, "stats", None)
         before = stats.as_dict() if stats is not None else None
         result = _guarded(lambda: self.locator.run(program_text, scene.image, scene.proposals))
@@ -154,13 +154,13 @@ class Workbench:
         scene.result, scene.program = result, program_text
         return scene, {**self.show(scene), "message": ""}
 
-    def show(self, scene: Scene) -> Outputs:
+    def show(self, scene: WorkbenchScene) -> Outputs:
         """Everything the scene determines."""
         return {"picture": scene_picture(scene), "answer": answer_text(scene), "program_error": "",
                 "diagnosis": diagnosis_text(scene), "trace": trace_frame(scene)}
 
 
-def proposal_at(scene: Scene, x: float, y: float) -> int | None:
+def proposal_at(scene: WorkbenchScene, x: float, y: float) -> int | None:
     """The smallest proposal whose box holds the point (x, y), in image pixels."""
     inside = [(p.box[2] - p.box[0]) * (p.box[3] - p.box[1]) for p in scene.proposals]
     hits = [i for i, p in enumerate(scene.proposals)

@@ -15,7 +15,8 @@ from primitives import ReclipError
 from reclip.cli.locate import add_model_options
 from reclip.cli.ray_options import add_ray_options, run_config
 from reclip.datasets import DatasetFormat
-from reclip.evaluation.config import DEFAULT_METHODS, DEFAULT_MODELS, EvalConfig
+from reclip.evaluation.config import DEFAULT_MODELS, EvalConfig
+from reclip.scoring import DEFAULT_METHODS
 from reclip.evaluation.summary import SUMMARY_MD
 from reclip.proposals import spec_usage
 

@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Iterable
 
 from reclip.datasets.records import DatasetError, GoldObject, image_key, xywh_to_xyxy
+from reclip.files import read_json
 from reclip.masks import to_rle
-
-
-def read_json(path: str | Path, what: str = "annotation file") -> Any:
-    """A JSON file's content; a missing or malformed file is a DatasetError naming it."""
-    path = Path(path)
-    if not path.is_file():
-        raise DatasetError(f"{what} not found: {path}")
-    try:
-        with path.open("rb") as f:
-            return json.load(f)
-    except UnicodeDecodeError:
-        raise DatasetError(f"{path}: not a text (JSON) file") from None
-    except json.JSONDecodeError as exc:
-        raise DatasetError(f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
-    except (OSError, RecursionError, ValueError) as exc:
-        raise DatasetError(f"cannot read {path}: {exc}") from None
 
 
 class CocoInstances:
@@ -45,7 +29,7 @@ class CocoInstances:
 
     @classmethod
     def read(cls, path: str | Path) -> "CocoInstances":
-        return cls(read_json(path, "instances file"), path)
+        return cls(read_json(path, "instances file", DatasetError), path)
 
     def image_size(self, image_id: Any) -> tuple[int, int] | None:
         """(width, height) from the image entry, when it has them."""

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
-from reclip.datasets.coco import read_json
 from reclip.datasets.records import DatasetError, image_key, xywh_to_xyxy
+from reclip.files import read_json
 from reclip.masks import MaskError, to_rle
 
 
@@ -50,7 +50,7 @@ class Detections:
 def read_detections(path: str | Path) -> Detections:
     """Read a detections file in any accepted form; anything else is a DatasetError naming the file."""
     path = Path(path)
-    data = read_json(path, "detections file")
+    data = read_json(path, "detections file", DatasetError)
     try:
         return Detections(str(path), parse_detections(data))
     except DatasetError as exc:

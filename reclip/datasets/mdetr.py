@@ -11,12 +11,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from reclip.datasets.coco import read_json
 from reclip.datasets.formats import FORMATS, DatasetFormat, Option
 from reclip.datasets.records import (
-    Dataset, DatasetError, GoldObject, RefRecord, image_key, malformed_skip,
-    move_empty_sentences, xywh_to_xyxy,
+    Dataset,
+    DatasetError,
+    GoldObject,
+    RefRecord,
+    image_key,
+    malformed_skip,
+    move_empty_sentences,
+    xywh_to_xyxy,
 )
+from reclip.files import read_json
 from reclip.masks import to_rle
 
 
@@ -24,7 +30,7 @@ def load_mdetr(files: Mapping[str, str], images: str, split: str | None = None) 
     """``files["annotations"]``: the json. Every entry is this file's ``split`` (default:
     the file name's last ``_`` part, e.g. ``val``)."""
     path = Path(files["annotations"])
-    data = read_json(path)
+    data = read_json(path, "annotation file", DatasetError)
     if not isinstance(data, dict) or not isinstance(data.get("images"), list) \
             or not isinstance(data.get("annotations"), list):
         raise DatasetError(f"{path}: expected MDETR's COCO-format object with 'images' and 'annotations'")

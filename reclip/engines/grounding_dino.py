@@ -29,17 +29,18 @@ from PIL import Image
 
 from interpreter import Proposal, as_proposals
 from primitives import ReclipError
-from reclip.engines.boxes import cxcywh_to_xyxy, nms_order, proposal_scores
 from reclip.clip.precision import autocast, resolve_precision
+from reclip.engines.boxes import cxcywh_to_xyxy, nms_order, proposal_scores
 from reclip.engines.hub import load_detector
-from reclip.scoring.cache import ImageKeys, LRUCache, ScorerStats
+from reclip.files import ImageKeys
+from reclip.scoring.cache import LRUCache, ScorerStats
 
 FORWARD_CACHE = 32   # (image, prompt) forwards: 900 boxes x phrases each, small
 SEPARATOR = " . "
 
 
 @dataclass(frozen=True)
-class Chunk:
+class PromptChunk:
     """One prompt: its phrases and, per phrase, the indices of its own tokens."""
 
     phrases: tuple[str, ...]
@@ -91,7 +92,7 @@ class GroundingDinoEngine:
 
     # ------------------------------------------------------------------ prompts
 
-    def chunks(self, texts: Sequence[str]) -> list[Chunk]:
+    def chunks(self, texts: Sequence[str]) -> list[PromptChunk]:
         """The texts' distinct phrases packed, in order, into prompts that fit the model."""
         phrases = list(dict.fromkeys(phrase_of(t) for t in texts))
         groups: list[list[str]] = []
@@ -106,7 +107,7 @@ class GroundingDinoEngine:
                 used = 2 + cost   # [CLS] ... [SEP]
         return [self._chunk(tuple(g)) for g in groups]
 
-    def _chunk(self, phrases: tuple[str, ...]) -> Chunk:
+    def _chunk(self, phrases: tuple[str, ...]) -> PromptChunk:
         prompt = SEPARATOR.join(phrases) + " ."
         spans, at = [], 0
         for p in phrases:
@@ -118,11 +119,11 @@ class GroundingDinoEngine:
         if not all(tokens):  # a phrase cut off entirely by truncation: it cannot be scored
             lost = [p for p, t in zip(phrases, tokens) if not t]
             raise ReclipError(f"grounding-dino: no tokens left for {lost} in a {self.max_tokens}-token prompt")
-        return Chunk(phrases, prompt, tuple(enc["input_ids"]), tuple(tokens))
+        return PromptChunk(phrases, prompt, tuple(enc["input_ids"]), tuple(tokens))
 
     # ------------------------------------------------------------------ forwards
 
-    def forward(self, image: Image.Image, chunk: Chunk) -> Forward:
+    def forward(self, image: Image.Image, chunk: PromptChunk) -> Forward:
         """The cached forward of ``image`` with ``chunk``'s prompt."""
         key = (self._image_key(image), chunk.phrases)
         found = self.forwards.get(key)
@@ -137,7 +138,7 @@ class GroundingDinoEngine:
         self.forwards.put(key, found)
         return found
 
-    def _run_model(self, image: Image.Image, chunk: Chunk) -> tuple[np.ndarray, np.ndarray]:
+    def _run_model(self, image: Image.Image, chunk: PromptChunk) -> tuple[np.ndarray, np.ndarray]:
         """(Q, L) token logits and (Q, 4) normalised cxcywh boxes of one forward."""
         pixels = self.processor.image_processor(images=image, return_tensors="pt")
         ids = torch.tensor([chunk.input_ids], device=self.device)

@@ -44,7 +44,7 @@ def _hub_cache() -> str:
         return "~/.cache/huggingface/hub"
 
 
-def fetch_command(kind: str, hub_id: str) -> str:
+def hub_fetch_command(kind: str, hub_id: str) -> str:
     model, proc = MODEL_CLASSES[kind], PROCESSOR_CLASSES[kind]
     return (f"python -c \"from transformers import {model} as M, {proc} as P; "
             f"M.from_pretrained('{hub_id}').save_pretrained('DIR'); P.from_pretrained('{hub_id}').save_pretrained('DIR')\"")
@@ -60,7 +60,7 @@ def missing_model(kind: str, where: str, cause: str | None = None) -> ModelLoadE
     why = f" ({cause})" if cause else ""
     return ModelLoadError(
         f"{kind} model {where!r} is not available offline{why}: looked in {looked}. reclip never downloads; "
-        f"on a machine with internet run {fetch_command(kind, hub_id)} and pass --model {kind}:DIR "
+        f"on a machine with internet run {hub_fetch_command(kind, hub_id)} and pass --model {kind}:DIR "
         f"(or copy that machine's Hugging Face cache here)")
 
 

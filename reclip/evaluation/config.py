@@ -11,13 +11,13 @@ from typing import Any
 from primitives import ReclipError
 from reclip.files import make_folder, write_text
 from reclip.proposals import spec_usage
+from reclip.scoring.scorer import DEFAULT_METHODS
 
 GT = "gt"
 RUN = "run.json"
 PREDICTIONS = "predictions.jsonl"
 SKIPPED = "skipped.jsonl"
 DEFAULT_MODELS = ("synthetic",)
-DEFAULT_METHODS = ("crop", "blur")        # ReCLIP's
 PROPOSAL_CHOICES = (
     "choose the proposals: --proposals gt (the image's ground-truth boxes and masks; not a "
     "detector setting, ReCLIP's 'gold boxes') or --proposals FILE (detections matched by image id: "
@@ -108,7 +108,7 @@ def out_folder(out: str | Path) -> Path:
     return make_folder(out)
 
 
-def flat(settings: Any, prefix: str = "") -> dict[str, Any]:
+def flatten_settings(settings: Any, prefix: str = "") -> dict[str, Any]:
     """Nested settings as ``{"resolved.models.0.sha256": ...}``; lists of scalars stay whole."""
     if isinstance(settings, dict):
         items = settings.items()
@@ -118,13 +118,13 @@ def flat(settings: Any, prefix: str = "") -> dict[str, Any]:
         return {prefix: settings}
     out: dict[str, Any] = {}
     for key, value in items:
-        out.update(flat(value, f"{prefix}.{key}" if prefix else str(key)))
+        out.update(flatten_settings(value, f"{prefix}.{key}" if prefix else str(key)))
     return out
 
 
 def settings_differ(old: dict[str, Any], new: dict[str, Any], ignore: tuple[str, ...] = ()) -> list[str]:
     """The settings two runs' records differ in, each as ``name (A vs B)``, nested ones by path."""
-    a, b = flat(old), flat(new)
+    a, b = flatten_settings(old), flatten_settings(new)
     keys = sorted(k for k in set(a) | set(b) if k.split(".")[0] not in ignore and a.get(k) != b.get(k))
     return [f"{k} ({json.dumps(a.get(k))} vs {json.dumps(b.get(k))})" for k in keys]
 

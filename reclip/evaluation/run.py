@@ -1,6 +1,6 @@
 """One evaluation of any registered dataset format: ``run_evaluation(config, out, shard)``.
 
-The format's loader reads the records; ``sources.proposal_source`` chooses the proposals; the
+The format's loader reads the records; ``sources.run_proposals`` chooses the proposals; the
 loop (``loop.run_loop``) answers them image by image (``systems.prepare_image`` then
 ``answer_image``; with ``workers``, images are prepared ahead in threads) into ``OUT``,
 resuming what is there; the summary's evaluators compute the figures from the files.
@@ -24,7 +24,7 @@ from reclip.evaluation.gallery import FailureGallery
 from reclip.evaluation.lock import locked
 from reclip.evaluation.loop import DUPLICATE, run_loop
 from reclip.evaluation.provenance import resolved_settings
-from reclip.evaluation.sources import ProposalSource, proposal_source
+from reclip.evaluation.sources import RunProposals, run_proposals
 from reclip.evaluation.summary import write_summary
 from reclip.evaluation.systems import Prepared, System, answer_image, prepare_image
 from reclip.locator import Locator
@@ -54,7 +54,7 @@ def run_evaluation(config: EvalConfig, out: str | Path, shard: Shard | None = No
     with locked(out):
         check_images(config, fmt)
         dataset = load_dataset(config.dataset, config.files, config.images, config.split)
-        source = proposal_source(config, dataset, warn=(lambda line: None) if fmt.proposals else log)
+        source = run_proposals(config, dataset, warn=(lambda line: None) if fmt.proposals else log)
         masks = dataset.has_masks and source.has_masks
         records, skips = select(dataset, config.limit, shard)
         if shard is None:    # before run.json: a corrected rerun into the same folder is not "another run"
@@ -99,7 +99,7 @@ def check_images(config: EvalConfig, fmt: DatasetFormat) -> None:
                              "give --images the folder the dataset's file names are in")
 
 
-def check_something_to_score(records: Sequence[RefRecord], source: ProposalSource,
+def check_something_to_score(records: Sequence[RefRecord], source: RunProposals,
                              config: EvalConfig) -> None:
     """Refuse, before any model loads, a run whose proposals can match nothing."""
     if records and source.image_ids is not None and not {image_key(r.image_id) for r in records} & source.image_ids:
@@ -111,7 +111,7 @@ def check_something_to_score(records: Sequence[RefRecord], source: ProposalSourc
 class _LazySystem:
     """The system, built when the loop first scores (a resumed run with nothing left loads no model)."""
 
-    def __init__(self, config: EvalConfig, fmt: DatasetFormat, source: ProposalSource, masks: bool,
+    def __init__(self, config: EvalConfig, fmt: DatasetFormat, source: RunProposals, masks: bool,
                  locator: Locator | None, compile_fn: Callable[[str], Program] | None) -> None:
         self.config, self.fmt, self.source, self.masks = config, fmt, source, masks
         self.locator, self.compile_fn = locator, compile_fn

@@ -1,6 +1,6 @@
 """Where an evaluation's proposals come from: the one place that chooses them.
 
-``proposal_source(config, dataset)`` returns a ``ProposalSource``: ``gt`` gives the
+``run_proposals(config, dataset)`` returns a ``RunProposals``: ``gt`` gives the
 image's ground-truth objects (boxes and masks), an existing file gives its detections
 matched by image id, anything else is a source spec of ``reclip.proposals`` (``maskrcnn``,
 ``fasterrcnn:W.pth``, ``sam:CKPT``, ``maskrcnn+sam:CKPT``) run on each image, cached in memory
@@ -20,7 +20,7 @@ from PIL import Image
 
 from interpreter import Proposal
 from reclip.datasets import Dataset, read_detections
-from reclip.proposals import PROPOSAL_SOURCES, parse_spec
+from reclip.proposals import PROPOSAL_SOURCES, parse_source_spec
 from reclip.proposals.facts import facts_of
 from reclip.proposals import proposal_source as spec_source
 from reclip.evaluation.config import EvalConfig
@@ -31,7 +31,7 @@ GT_WARNING = ("using ground-truth boxes as proposals: this is not a detector set
 
 
 @dataclass
-class ProposalSource:
+class RunProposals:
     """``proposals(image_id, image) -> list[Proposal]``; ``has_masks``: whether any proposal
     of the source carries a mask (then masks are compared); ``name`` for run.json; with
     ``needs_texts``, ``proposals(image_id, image, texts)`` for the image's find texts;
@@ -45,7 +45,7 @@ class ProposalSource:
     needs_texts: bool = False
 
 
-def proposal_source(config: EvalConfig, dataset: Dataset, warn: Callable[[str], None] | None = None) -> ProposalSource:
+def run_proposals(config: EvalConfig, dataset: Dataset, warn: Callable[[str], None] | None = None) -> RunProposals:
     """The proposals the config names, for ``dataset``'s images."""
     warn = warn or (lambda line: print(line, file=sys.stderr))
     if config.gt:
@@ -54,7 +54,7 @@ def proposal_source(config: EvalConfig, dataset: Dataset, warn: Callable[[str], 
         def gold(image_id: Any, image: Image.Image) -> list[Proposal]:
             return [_proposal(o.box, o.mask, o.label) for o in dataset.objects_of(image_id)]
 
-        return ProposalSource("gt", gold, dataset.has_masks)
+        return RunProposals("gt", gold, dataset.has_masks)
     if not Path(config.proposals).is_file():
         return _spec_source(config)
     detections = read_detections(config.proposals)
@@ -62,19 +62,19 @@ def proposal_source(config: EvalConfig, dataset: Dataset, warn: Callable[[str], 
     def detected(image_id: Any, image: Image.Image) -> list[Proposal]:
         return [_proposal(d.box, d.mask, d.label) for d in detections.of(image_id)]
 
-    return ProposalSource(str(config.proposals), detected, detections.has_masks, set(detections.by_image))
+    return RunProposals(str(config.proposals), detected, detections.has_masks, set(detections.by_image))
 
 
-def _spec_source(config: EvalConfig) -> ProposalSource:
+def _spec_source(config: EvalConfig) -> RunProposals:
     """A detector or SAM source: built once (its weights checked now, before any scoring)."""
     source = spec_source(config.proposals, cache_dir=config.proposal_cache, device=config.device,
                          precision=config.precision)
     if source.needs_texts:  # grounding-dino: boxes for the find texts of the image's programs
-        return ProposalSource(config.proposals, lambda image_id, image, texts: source.for_texts(texts)(image),
+        return RunProposals(config.proposals, lambda image_id, image, texts: source.for_texts(texts)(image),
                               False, needs_texts=True, built=source)
     masks = any("masks" in facts_of(PROPOSAL_SOURCES.get(part.name)).gives   # the sources' declared facts
-                for part in _parts(parse_spec(config.proposals)))
-    return ProposalSource(config.proposals, lambda image_id, image: source(image), masks, built=source)
+                for part in _parts(parse_source_spec(config.proposals)))
+    return RunProposals(config.proposals, lambda image_id, image: source(image), masks, built=source)
 
 
 def _parts(spec: Any) -> list[Any]:

@@ -21,7 +21,7 @@ from interpreter import Proposal, Result, check_masks, find_texts
 from primitives import ReclipError
 from reclip.datasets import Companion, RefRecord, Skip
 from reclip.evaluation.rows import answer_iou, base_row, is_correct, result_row, structure_kind
-from reclip.evaluation.sources import ProposalSource
+from reclip.evaluation.sources import RunProposals
 from reclip.files import load_image
 from reclip.locator import Locator
 from reclip.masks import MaskError, decode_mask
@@ -35,7 +35,7 @@ class System:
     whether masks are compared, the companions, and a format's extra row facts."""
 
     locator: Locator
-    source: ProposalSource
+    source: RunProposals
     masks: bool = False
     baseline: bool = False
     compile: Callable[[str], Program] | None = None
@@ -70,7 +70,7 @@ class Prepared:
     proposals: list[Proposal] | None = None     # None: a text-conditioned source proposes once compiled
 
 
-def prepare_image(records: Sequence[RefRecord], source: ProposalSource, masks: bool) -> Prepared:
+def prepare_image(records: Sequence[RefRecord], source: RunProposals, masks: bool) -> Prepared:
     """The loading stage (pure CPU and I/O, safe in a worker thread): load, propose, check."""
     first = records[0]
     if not Path(first.image).is_file():

@@ -47,12 +47,12 @@ CIRCLE_COLOUR = (255, 0, 0)
 CIRCLE_WIDTH = 2
 GREY = (127, 127, 127)            # FGVP's grey fill outside the mask
 
-Box = tuple[float, float, float, float]
+PilBox = tuple[float, float, float, float]
 
 
 # -- box bounds: the one home of the clamp and the rounding ---------------------------------
 
-def clamped_box(size: tuple[int, int], box: Sequence[float]) -> Box:
+def clamped_box(size: tuple[int, int], box: Sequence[float]) -> PilBox:
     """``box`` clamped to a ``size`` = (width, height) image, as ReCLIP clamps it (floats kept)."""
     x0, y0, x1, y1 = (float(v) for v in box)
     w, h = size

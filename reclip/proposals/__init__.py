@@ -2,7 +2,7 @@
 and their cache. ``proposal_source(spec)`` is the entry point."""
 
 from reclip.proposals import detectors, open_vocab, sam, sam2  # noqa: F401  (register the built-in sources)
-from reclip.proposals.cache import CachedSource, ProposalCache, image_key
+from reclip.proposals.cache import CachedSource, ProposalCache
 from reclip.proposals.detectors import DEFAULT_DETECTOR, MissingWeightsError
 from reclip.proposals.resolve import batch_proposals, proposal_source, proposals_for
 from reclip.proposals.sources import (
@@ -10,14 +10,14 @@ from reclip.proposals.sources import (
     ProposalSource,
     ProposalSourceError,
     build_source,
-    parse_spec,
+    parse_source_spec,
     spec_usage,
 )
 from reclip.proposals.facts import SourceOption, SourceFacts, declare, facts_of
 
 __all__ = [
     "PROPOSAL_SOURCES", "CachedSource", "DEFAULT_DETECTOR", "MissingWeightsError", "ProposalCache",
-    "ProposalSource", "ProposalSourceError", "batch_proposals", "build_source", "image_key",
-    "parse_spec", "proposal_source", "proposals_for", "spec_usage", "SourceOption", "SourceFacts", "declare",
+    "ProposalSource", "ProposalSourceError", "batch_proposals", "build_source",
+    "parse_source_spec", "proposal_source", "proposals_for", "spec_usage", "SourceOption", "SourceFacts", "declare",
     "facts_of",
 ]

@@ -14,19 +14,11 @@ from typing import Any, Sequence
 from PIL import Image
 
 from interpreter import Proposal
-from reclip.files import make_folder, spec_paths
+from reclip.files import image_digest, make_folder, spec_paths
 from reclip.proposals.io import ProposalFileError, read_proposals, write_proposals
 
 # Images, not proposals: 100 Mask R-CNN masks of a 640x480 image are ~30 MB as bool arrays.
 MEMORY_CACHE_IMAGES = 32
-
-
-def image_key(image: Image.Image) -> str:
-    """A digest of the pixels (mode and size included): equal images, equal keys."""
-    h = hashlib.blake2b(digest_size=16)
-    h.update(f"{image.mode}:{image.size[0]}x{image.size[1]}:".encode())
-    h.update(image.tobytes())
-    return h.hexdigest()
 
 
 _file_digests: dict[tuple[str, int, int], str] = {}
@@ -123,7 +115,7 @@ class CachedSource:
     def batch(self, images: Sequence[Image.Image]) -> list[list[Proposal]]:
         if not getattr(self.source, "cacheable", True):
             return self.source.batch(images)
-        keys = [image_key(image) for image in images]
+        keys = [image_digest(image) for image in images]
         found = [self.cache.get(self.key, k, self.folder, im) for k, im in zip(keys, images)]
         missing = [i for i, f in enumerate(found) if f is None]
         if missing:

@@ -55,7 +55,7 @@ def cache_dir() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints"
 
 
-def fetch_command(detector: Detector) -> str:
+def detector_fetch_command(detector: Detector) -> str:
     return (f"python -c \"import torchvision; torchvision.models.detection.{detector.builder}"
             f"(weights='DEFAULT')\"")
 
@@ -71,7 +71,7 @@ def weights_path(detector: Detector, weights: str | os.PathLike | None = None) -
     if not path.is_file():
         raise MissingWeightsError(
             f"{detector.name} weights {detector.file} are missing: looked in {path.parent} (torchvision's "
-            f"cache); fetch them on a machine with internet with: {fetch_command(detector)} "
+            f"cache); fetch them on a machine with internet with: {detector_fetch_command(detector)} "
             f"(or pass a file: --proposals {detector.name}:PATH)"
         )
     return path

@@ -44,7 +44,7 @@ class SamUnavailable(ReclipError):
     """The ``segment-anything`` package is not installed."""
 
 
-def fetch_command(file: str = CHECKPOINTS["vit_b"]) -> str:
+def sam_fetch_command(file: str = CHECKPOINTS["vit_b"]) -> str:
     return f"curl -L -o {file} {DOWNLOAD_ROOT}{file}"
 
 
@@ -65,7 +65,7 @@ def load_sam(checkpoint: str | os.PathLike, device: str | None = None) -> torch.
         known = path.name if path.name in CHECKPOINTS.values() else CHECKPOINTS["vit_b"]
         raise MissingWeightsError(
             f"SAM checkpoint not found: {path}; fetch one on a machine with internet with: "
-            f"{fetch_command(known)} (vit_b; {', '.join(CHECKPOINTS.values())} are the choices)"
+            f"{sam_fetch_command(known)} (vit_b; {', '.join(CHECKPOINTS.values())} are the choices)"
         )
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
@@ -255,7 +255,7 @@ SAM_OPTIONS = (
 def sam_source(checkpoint: str | None = None, prompts: ProposalSource | None = None, **options: Any) -> SamSource:
     """``sam:CHECKPOINT`` (automatic masks) or ``BOXES+sam:CHECKPOINT`` (box prompts)."""
     if checkpoint is None:
-        raise MissingWeightsError(f"SAM needs its checkpoint: sam:PATH (fetch one with: {fetch_command()})")
+        raise MissingWeightsError(f"SAM needs its checkpoint: sam:PATH (fetch one with: {sam_fetch_command()})")
     return SamSource(checkpoint, prompts=prompts, **options)
 
 

@@ -71,7 +71,7 @@ class SourceSpec:
     text: str = ""
 
 
-def parse_spec(spec: str) -> SourceSpec:
+def parse_source_spec(spec: str) -> SourceSpec:
     """Parse a spec string (see the module docstring); a plain existing path is ``file:PATH``."""
     if not isinstance(spec, (str, os.PathLike)) or not str(spec).strip():
         raise ProposalSourceError(f"a proposal source spec must be a non-empty string, got {spec!r}")
@@ -80,7 +80,7 @@ def parse_spec(spec: str) -> SourceSpec:
         return SourceSpec("file", text, text=text)
     cut = _prompted_part(text)
     if cut is not None:
-        boxes, prompted = parse_spec(text[:cut]), _parse_one(text[cut + 1:])
+        boxes, prompted = parse_source_spec(text[:cut]), _parse_one(text[cut + 1:])
         return SourceSpec(prompted.name, prompted.arg, prompted.options, boxes, text)
     return _parse_one(text)
 
@@ -147,7 +147,7 @@ def _option_value(value: str) -> Any:
 def build_source(spec: str | SourceSpec, **context: Any) -> ProposalSource:
     """A new source for ``spec`` (no caching); ``context`` holds device / image_id and the like,
     given to the factories that take them."""
-    parsed = spec if isinstance(spec, SourceSpec) else parse_spec(spec)
+    parsed = spec if isinstance(spec, SourceSpec) else parse_source_spec(spec)
     factory = PROPOSAL_SOURCES.get(parsed.name)
     kwargs = {k: v for k, v in context.items() if v is not None and _accepts(factory, k)}
     kwargs.update(_checked_options(parsed, factory))

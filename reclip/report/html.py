@@ -12,7 +12,7 @@ from typing import Any
 
 from PIL import Image
 
-ASSETS = Path(__file__).resolve().parent / "assets"
+PAGE_ASSETS = Path(__file__).resolve().parent / "assets"
 # The embedded raster's longest side: larger photos are downscaled (boxes keep
 # original pixel coordinates through the SVG viewBox).
 EMBED_MAX_SIDE = 1600
@@ -21,7 +21,7 @@ EMBED_MAX_SIDE = 1600
 @lru_cache(maxsize=None)
 def asset(name: str) -> str:
     """The text of ``reclip/report/assets/NAME`` (package data)."""
-    return (ASSETS / name).read_text(encoding="utf-8")
+    return (PAGE_ASSETS / name).read_text(encoding="utf-8")
 
 
 def escape(text: Any) -> str:

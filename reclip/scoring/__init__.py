@@ -1,6 +1,7 @@
 """Scoring proposals with CLIP: the ClipScorer and its caches."""
 
-from reclip.scoring.cache import ImageKeys, LRUCache, ScorerStats
+from reclip.files import ImageKeys
+from reclip.scoring.cache import LRUCache, ScorerStats
 from reclip.scoring.scorer import DEFAULT_METHODS, ClipScorer
 
 __all__ = ["ClipScorer", "DEFAULT_METHODS", "ImageKeys", "LRUCache", "ScorerStats"]

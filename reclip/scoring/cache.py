@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, fields
 from typing import Any, Hashable
 
 import numpy as np
-from PIL import Image
 
 from interpreter import Proposal
 from primitives import ReclipError
@@ -60,24 +58,6 @@ class ScorerStats:
 
     def as_dict(self) -> dict[str, int]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
-
-
-class ImageKeys:
-    """A content hash per PIL image object, computed once while the object lives."""
-
-    def __init__(self) -> None:
-        self._keys: dict[int, tuple[weakref.ref, str]] = {}
-
-    def __call__(self, image: Image.Image) -> str:
-        entry = self._keys.get(id(image))
-        if entry is not None and entry[0]() is image:
-            return entry[1]
-        digest = hashlib.blake2b(image.tobytes(), digest_size=16)
-        digest.update(f"{image.mode}{image.size}".encode())
-        key = digest.hexdigest()
-        oid = id(image)
-        self._keys[oid] = (weakref.ref(image, lambda _r, oid=oid: self._keys.pop(oid, None)), key)
-        return key
 
 
 def mask_key(proposal: Proposal) -> str | None:

@@ -44,11 +44,19 @@ from primitives import ReclipError
 from reclip.clip.loading import LoadedModel, load_models, place, resolve_device
 from reclip.clip.pixels import square_pixels, to_square
 from reclip.clip.text import encode_text
+from reclip.files import ImageKeys
 from reclip.isolation import (
-    FEATURES, IsolationError, IsolationMethod, MethodSpec, check_methods, get_method, isolate_many,
-    parse_method, require_masks,
+    FEATURES,
+    IsolationError,
+    IsolationMethod,
+    MethodSpec,
+    check_methods,
+    get_method,
+    isolate_many,
+    parse_method,
+    require_masks,
 )
-from reclip.scoring.cache import ImageKeys, LRUCache, ScorerStats, mask_key
+from reclip.scoring.cache import LRUCache, ScorerStats, mask_key
 
 DEFAULT_METHODS = ("crop", "blur")          # ReCLIP's
 DEFAULT_CACHE_SIZE = 20_000                 # region embeddings (~2 KB each at D=512)

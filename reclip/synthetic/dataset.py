@@ -116,7 +116,7 @@ def read_records(path: str | Path) -> list[dict[str, Any]]:
     return records
 
 
-def load_dataset(files: Mapping[str, str], images: str = "", split: str | None = None) -> Dataset:
+def load_synthetic_dataset(files: Mapping[str, str], images: str = "", split: str | None = None) -> Dataset:
     """The benchmark as the one record type: a record per expression (``ann_id`` = the gold
     object's index, ``kind`` and gold ``program`` kept), each scene's objects (with their labels,
     without masks: the benchmark scores boxes) as its gold objects. A malformed record is skipped

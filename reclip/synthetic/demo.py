@@ -28,12 +28,12 @@ from reclip.report.draw import draw_result
 from reclip.synthetic.dataset import scene_records
 from reclip.synthetic.expressions import generate
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets" / "demo"
+DEMO_ASSETS = Path(__file__).resolve().parent.parent / "assets" / "demo"
 DEFAULT_OUT = Path("out") / "demo"
 DEMO_SEED, DEMO_SCENE = 2026, 1
 
 
-def demo_scene(assets: Path = ASSETS) -> tuple[Image.Image, list[Proposal], list[dict[str, Any]]]:
+def demo_scene(assets: Path = DEMO_ASSETS) -> tuple[Image.Image, list[Proposal], list[dict[str, Any]]]:
     """The bundled image, its proposals (box, mask, label) and expressions."""
     try:
         image = load_image(assets / "scene.png")
@@ -44,7 +44,7 @@ def demo_scene(assets: Path = ASSETS) -> tuple[Image.Image, list[Proposal], list
     return image, proposals, expressions
 
 
-def write_demo_assets(assets: Path = ASSETS, seed: int = DEMO_SEED, index: int = DEMO_SCENE) -> None:
+def write_demo_assets(assets: Path = DEMO_ASSETS, seed: int = DEMO_SEED, index: int = DEMO_SCENE) -> None:
     """Regenerate the bundled scene from the synthetic generator."""
     _, scene, exprs = next(generate(seed, 1, start=index))
     assets.mkdir(parents=True, exist_ok=True)
@@ -68,7 +68,7 @@ def draw(image: Image.Image, proposals: Sequence[Proposal], chosen: int, path: P
 
 
 def run_demo(out: str | os.PathLike = DEFAULT_OUT, model: str = "synthetic",
-             assets: Path = ASSETS, print_fn=print) -> int:
+             assets: Path = DEMO_ASSETS, print_fn=print) -> int:
     """Locate the bundled expressions; returns how many picked the gold object."""
     t0 = time.time()
     image, proposals, expressions = demo_scene(assets)

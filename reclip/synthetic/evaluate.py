@@ -110,9 +110,9 @@ def lookalikes(record: RefRecord, proposals: list[Proposal]) -> dict[str, Any]:
 
 
 def load_synthetic(files_: Mapping[str, str], images: str = "", split: str | None = None) -> Dataset:
-    """The format's loader (``reclip.synthetic.dataset.load_dataset``), defined here so that
+    """The format's loader (``reclip.synthetic.dataset.load_synthetic_dataset``), defined here so that
     importing this module is what registers the format."""
-    return files.load_dataset(files_, images, split)
+    return files.load_synthetic_dataset(files_, images, split)
 
 
 FORMAT = FORMATS.add("synthetic", DatasetFormat(

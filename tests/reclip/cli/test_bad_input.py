@@ -310,3 +310,9 @@ def test_a_huge_gold_box_is_drawn_clipped_to_the_image_quickly(inputs, monkeypat
     assert "gold:    WRONG  (IoU 0.00" in captured.out and "Warning" not in captured.err
     drawn = np.asarray(Image.open(inputs / "out.png"))
     assert drawn.shape == (100, 100, 3) and (drawn[0] != (40, 80, 120)).any()   # the gold's edge at the top
+
+
+def test_a_spec_too_long_to_be_a_file_name_names_no_file():
+    from reclip.files import spec_paths
+
+    assert spec_paths("grounding-dino:DIR#texts=" + "the red square|" * 40) == []

@@ -34,7 +34,7 @@ def test_an_option_checks_its_type_and_range(value, ok):
 
 def test_a_users_declared_source_is_listed_checked_and_its_masks_reach_the_evaluation(tmp_path):
     from reclip.evaluation.config import EvalConfig
-    from reclip.evaluation.sources import proposal_source
+    from reclip.evaluation.sources import run_proposals
 
     mask = np.zeros((20, 30), bool)
     mask[2:5, 3:9] = True
@@ -51,10 +51,10 @@ def test_a_users_declared_source_is_listed_checked_and_its_masks_reach_the_evalu
         build_source("stamp?size=9")
     assert len(build_source("stamp?size=2")(_image())) == 2
     config = EvalConfig(dataset="refer", files={}, images=str(tmp_path), proposals="stamp")
-    assert proposal_source(config, dataset=None).has_masks          # read from the facts, not a name list
+    assert run_proposals(config, dataset=None).has_masks          # read from the facts, not a name list
     PROPOSAL_SOURCES.add("plain", lambda arg=None: (lambda image: [[0, 0, 5, 5]]))
     plain = EvalConfig(dataset="refer", files={}, images=str(tmp_path), proposals="plain")
-    assert not proposal_source(plain, dataset=None).has_masks
+    assert not run_proposals(plain, dataset=None).has_masks
 
 
 def _image():

@@ -10,7 +10,7 @@ import pytest
 import torch
 from proposal_models import SAM_OPEN, tiny_sam_architecture
 
-from reclip.proposals import MissingWeightsError, build_source, parse_spec
+from reclip.proposals import MissingWeightsError, build_source, parse_source_spec
 from reclip.proposals.sam import load_sam, sam_architecture
 
 
@@ -40,7 +40,7 @@ def test_masks_prompted_by_another_sources_boxes_stay_in_their_boxes(sam_checkpo
     boxes.write_text(json.dumps([{"box": [10, 20, 60, 90], "label": "cup", "score": 0.5},
                                  {"box": [70.5, 5, 150, 40], "label": "dog"}]))
     spec = f"file:{boxes}+sam:{sam_checkpoint}"
-    assert parse_spec(spec).prompts.name == "file"
+    assert parse_source_spec(spec).prompts.name == "file"
     props = build_source(spec, device="cpu")(photo)
     assert [(p.box, p.label, p.score) for p in props] == [
         ((10, 20, 60, 90), "cup", 0.5), ((70.5, 5, 150, 40), "dog", None)]
@@ -54,7 +54,7 @@ def test_masks_prompted_by_another_sources_boxes_stay_in_their_boxes(sam_checkpo
 def test_a_detector_prompts_sam(maskrcnn_weights, sam_checkpoint):
     from proposal_models import FAST
 
-    parsed = parse_spec(f"maskrcnn:{maskrcnn_weights}?{FAST}+sam:{sam_checkpoint}?max_proposals=3")
+    parsed = parse_source_spec(f"maskrcnn:{maskrcnn_weights}?{FAST}+sam:{sam_checkpoint}?max_proposals=3")
     assert (parsed.name, parsed.arg, parsed.options) == ("sam", str(sam_checkpoint), {"max_proposals": 3})
     assert (parsed.prompts.name, parsed.prompts.arg) == ("maskrcnn", str(maskrcnn_weights))
     assert parsed.prompts.options["min_size"] == 128

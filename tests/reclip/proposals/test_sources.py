@@ -19,7 +19,7 @@ from reclip.proposals import (
     ProposalCache,
     ProposalSourceError,
     build_source,
-    parse_spec,
+    parse_source_spec,
     proposal_source,
 )
 from reclip.proposals.io import read_proposals, write_proposals
@@ -47,16 +47,16 @@ def counter():
 
 
 def test_spec_strings_parse_names_arguments_options_and_prompts(tmp_path):
-    assert parse_spec("maskrcnn") == parse_spec("maskrcnn")
-    spec = parse_spec("fasterrcnn:/w/x.pth?score_threshold=0.5,max_proposals=7,device=cpu,clip_to_box=false")
+    assert parse_source_spec("maskrcnn") == parse_source_spec("maskrcnn")
+    spec = parse_source_spec("fasterrcnn:/w/x.pth?score_threshold=0.5,max_proposals=7,device=cpu,clip_to_box=false")
     assert (spec.name, spec.arg) == ("fasterrcnn", "/w/x.pth")
     assert spec.options == {"score_threshold": 0.5, "max_proposals": 7, "device": "cpu", "clip_to_box": False}
-    both = parse_spec("maskrcnn+sam:/c/sam.pth")
+    both = parse_source_spec("maskrcnn+sam:/c/sam.pth")
     assert (both.name, both.arg, both.prompts.name, both.prompts.arg) == ("sam", "/c/sam.pth", "maskrcnn", None)
     path = tmp_path / "a+sam:b.json"   # a plain existing path wins over any reading of it
     path.write_text("[[0, 0, 1, 1]]")
-    assert (parse_spec(str(path)).name, parse_spec(str(path)).arg) == ("file", str(path))
-    assert parse_spec("missing/boxes.json").name == "file"   # the file source reports it missing
+    assert (parse_source_spec(str(path)).name, parse_source_spec(str(path)).arg) == ("file", str(path))
+    assert parse_source_spec("missing/boxes.json").name == "file"   # the file source reports it missing
 
 
 @pytest.mark.parametrize("spec, message", [
