@@ -119,7 +119,7 @@ def _decode_grid(mask: Any, image_size: tuple[int, int] | None) -> np.ndarray:
         lengths = sorted({len(row) for row in mask})
         if len(lengths) > 1:
             raise MaskError(f"ragged mask grid: its rows have different lengths {lengths[:5]}")
-        if not all(_is_number(v) for row in mask for v in row):
+        if not all(_is_grid_value(v) for row in mask for v in row):
             raise MaskError(f"{MASK_LAYOUTS}; this grid holds something other than numbers")
     try:
         arr = np.asarray(mask)
@@ -160,15 +160,15 @@ def check_polygons(rows: Any, image_size: tuple[int, int] | None) -> tuple[int, 
         if len(row) < 6 or len(row) % 2:
             raise MaskError(f"polygon {i} has {len(row)} coordinates: a polygon is an even number "
                             "(at least 6) of x, y values")
-    if not all(_is_number(v) and _is_finite(v) for row in rows for v in row):
+    if not all(_is_grid_value(v) and _is_finite(v) for row in rows for v in row):
         raise MaskError("polygon coordinates must be finite numbers")
     if image_size is None:
         raise MaskError("polygon segmentations need the image size to be rasterised")
     return int(image_size[0]), int(image_size[1])
 
 
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float))   # bools too: a grid may hold True/False
+def _is_grid_value(v: Any) -> bool:
+    return isinstance(v, (int, float))   # bools too, unlike a coordinate: a grid may hold True/False
 
 
 def _is_finite(v: float) -> bool:

@@ -43,6 +43,24 @@ def validate_boxes(boxes: object, what: str = "proposal") -> np.ndarray:
     return arr
 
 
+def is_number(value: object) -> bool:
+    """A real number as a coordinate: an int or float, not a bool (True is no coordinate), not NaN."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+
+
+def xywh_to_xyxy(box: object, what: str = "bbox", error: type[BoxError] | type = BoxError
+                 ) -> tuple[float, float, float, float]:
+    """A COCO ``[x, y, width, height]`` as ``(x0, y0, x1, y1)``: the one reader of that layout (detection
+    results, annotations, proposal files). Four finite numbers with a positive width and height,
+    else ``error`` (a ReclipError class) naming ``what``: an empty box can never be the answer."""
+    if not isinstance(box, (list, tuple)) or len(box) != 4 or not all(is_number(v) for v in box):
+        raise error(f"{what} must be 4 numbers [x, y, width, height], got {box!r}")
+    x, y, w, h = (float(v) for v in box)
+    if not all(np.isfinite((x, y, w, h))) or w <= 0 or h <= 0:
+        raise error(f"{what} [x, y, width, height] needs finite numbers and a positive width and height, got {box!r}")
+    return (x, y, x + w, y + h)
+
+
 def widths(b: np.ndarray) -> np.ndarray:
     return b[..., 2] - b[..., 0]
 

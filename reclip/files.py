@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import weakref
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -226,24 +224,3 @@ def _same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
     except (OSError, ValueError, RuntimeError):
         return False
 
-
-class ImageKeys:
-    """A content hash per PIL image object, computed once while the object lives."""
-
-    def __init__(self) -> None:
-        self._keys: dict[int, tuple[weakref.ref, str]] = {}
-
-    def __call__(self, image: Image.Image) -> str:
-        entry = self._keys.get(id(image))
-        if entry is not None and entry[0]() is image:
-            return entry[1]
-        digest = hashlib.blake2b(image.tobytes(), digest_size=16)
-        digest.update(f"{image.mode}{image.size}".encode())
-        key = digest.hexdigest()
-        oid = id(image)
-        self._keys[oid] = (weakref.ref(image, lambda _r, oid=oid: self._keys.pop(oid, None)), key)
-        return key
-
-
-# The one content hash of images: the scorers', the engines' and the proposal caches key by it.
-image_digest = ImageKeys()

@@ -19,7 +19,7 @@ TOO_LONG_ALLOWED: set[str] = set()
 # engines (detectors answering find, the weighted ensemble) sit on scoring and below proposals:
 # a detector's proposal source is its engine.
 RECLIP_LAYERS = [
-    {"files", "_interrupt"}, {"masks"}, {"clip"}, {"isolation"}, {"scoring"}, {"engines"}, {"proposals"},
+    {"files", "caching", "_interrupt"}, {"masks"}, {"clip"}, {"isolation"}, {"scoring"}, {"engines"}, {"proposals"},
     {"locator"}, {"datasets"}, {"report"}, {"evaluation"}, {"synthetic"}, {"app"}, {"cli"},
     {"__init__", "__main__"},
 ]

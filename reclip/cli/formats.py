@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from primitives import ReclipError
-from reclip.cli.locate import add_model_options
+from reclip.cli.locate import add_model_options, method_specs
 from reclip.cli.ray_options import add_ray_options, run_config
 from reclip.datasets import DatasetFormat
 from reclip.evaluation.config import DEFAULT_MODELS, EvalConfig
@@ -72,7 +72,7 @@ def _add_common(p: argparse.ArgumentParser, fmt: DatasetFormat) -> None:
 
 
 def config_from_args(args: argparse.Namespace, name: str, fmt: DatasetFormat) -> EvalConfig:
-    methods = [m.strip() for arg in (args.method or []) for m in arg.split(",") if m.strip()]
+    methods = method_specs(args.method)
     return EvalConfig(dataset=name, files={o.name: getattr(args, o.name) for o in fmt.files},
                       images=getattr(args, "images", "") or "", proposals=getattr(args, "proposals", None),
                       split=getattr(args, "split", None), models=tuple(args.model or DEFAULT_MODELS),

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -188,6 +188,11 @@ def add_model_options(p: argparse.ArgumentParser, default_model: str = DEFAULT_M
                    help="the dtype every model runs in (CLIP, detectors, SAM; default: fp16 on CUDA, fp32 on CPU)")
 
 
+def method_specs(values: Sequence[str] | None) -> list[str]:
+    """--method's values: "--method crop,blur" and "--method crop --method blur" alike."""
+    return [m.strip() for value in values or [] for m in value.split(",") if m.strip()]
+
+
 def default_proposals(models: list[str] | None) -> str:
     """The first detector model's own boxes (``--model owlv2:DIR`` needs no proposals), else Mask R-CNN."""
     from reclip.engines.specs import is_detector_spec
@@ -200,7 +205,7 @@ def load_locator(args: argparse.Namespace):
     """A Locator on the CLIP scorer the options name."""
     options: dict[str, Any] = {}
     if args.method:  # "--method crop,blur" and "--method crop --method blur" alike
-        options["methods"] = [m.strip() for arg in args.method for m in arg.split(",") if m.strip()]
+        options["methods"] = method_specs(args.method)
     if args.device:
         options["device"] = args.device
     if args.precision:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable
 
-from reclip.datasets.records import DatasetError, GoldObject, image_key, xywh_to_xyxy
+from primitives.boxes import xywh_to_xyxy
+from reclip.datasets.records import DatasetError, GoldObject, image_key
 from reclip.files import read_json
 from reclip.masks import to_rle
 
@@ -45,7 +46,7 @@ class CocoInstances:
 
     def gold_object(self, ann: dict) -> GoldObject:
         """An annotation as a GoldObject (box xyxy, mask as RLE when it has a segmentation)."""
-        box = xywh_to_xyxy(ann.get("bbox"), f"annotation {ann.get('id')}'s bbox")
+        box = xywh_to_xyxy(ann.get("bbox"), f"annotation {ann.get('id')}'s bbox", DatasetError)
         seg = ann.get("segmentation")
         mask = to_rle(seg, self.image_size(ann["image_id"])) if seg else None
         return GoldObject(ann["id"], box, mask)

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
-from reclip.datasets.records import DatasetError, image_key, xywh_to_xyxy
+from primitives.boxes import xywh_to_xyxy
+from reclip.datasets.records import DatasetError, image_key
 from reclip.files import read_json
 from reclip.masks import MaskError, to_rle
 
@@ -62,7 +63,7 @@ def parse_detections(data: Any) -> dict[str, list[Detection]]:
     if isinstance(data, dict) and isinstance(data.get("dets"), list):
         data = data["dets"]
     if isinstance(data, dict):
-        return {image_key(k): [Detection(xywh_to_xyxy(b, f"image {k}'s box {i}")) for i, b in enumerate(_list(v, k))]
+        return {image_key(k): [Detection(xywh_to_xyxy(b, f"image {k}'s box {i}", DatasetError)) for i, b in enumerate(_list(v, k))]
                 for k, v in data.items()}
     if not isinstance(data, list):
         raise DatasetError(f"expected a dict of boxes per image id or a list of detections, got {type(data).__name__}")
@@ -75,7 +76,7 @@ def parse_detections(data: Any) -> dict[str, list[Detection]]:
 
 
 def _detection(d: dict, i: int) -> Detection:
-    box = xywh_to_xyxy(d.get("bbox", d.get("box")), f"detection {i}'s box")
+    box = xywh_to_xyxy(d.get("bbox", d.get("box")), f"detection {i}'s box", DatasetError)
     score = d.get("score")
     if score is not None and (not isinstance(score, (int, float)) or isinstance(score, bool)):
         raise DatasetError(f"detection {i}'s score must be a number, got {score!r}")

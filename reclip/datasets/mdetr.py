@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from reclip.datasets.formats import FORMATS, DatasetFormat, Option
+from primitives.boxes import xywh_to_xyxy
 from reclip.datasets.records import (
     Dataset,
     DatasetError,
@@ -20,7 +21,6 @@ from reclip.datasets.records import (
     image_key,
     malformed_skip,
     move_empty_sentences,
-    xywh_to_xyxy,
 )
 from reclip.files import read_json
 from reclip.masks import to_rle
@@ -66,7 +66,7 @@ def _entry_record(entry: Any, gold_of: dict[str, list[dict]], images: str, split
     mask = to_rle(seg, size if all(isinstance(v, int) for v in size) else None) if seg else None
     return RefRecord(
         image=str(Path(images) / name), expression=caption.strip(),
-        gold_box=xywh_to_xyxy(ann.get("bbox"), f"annotation {ann.get('id')}'s bbox"),
+        gold_box=xywh_to_xyxy(ann.get("bbox"), f"annotation {ann.get('id')}'s bbox", DatasetError),
         sent_id=entry.get("sentence_id", entry["id"]), image_id=image_id,
         ann_id=ann.get("original_id", ann.get("id")), ref_id=entry.get("ref_id"), split=split,
         dataset=entry.get("dataset_name") or path.stem, gold_mask=mask)

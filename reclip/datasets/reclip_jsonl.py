@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from reclip.datasets.formats import FORMATS, DatasetFormat, Option
+from primitives.boxes import xywh_to_xyxy
 from reclip.datasets.records import (
     Dataset, DatasetError, GoldObject, RefRecord, image_key, malformed_skip,
-    move_empty_sentences, xywh_to_xyxy,
+    move_empty_sentences,
 )
 from reclip.masks import to_rle
 
@@ -95,7 +96,7 @@ def _gold_object(ann: Any) -> GoldObject:
     if not isinstance(ann, dict) or "id" not in ann:
         raise DatasetError("every ann needs an 'id' and a 'bbox'")
     seg = ann.get("segmentation")
-    return GoldObject(ann["id"], xywh_to_xyxy(ann.get("bbox"), f"ann {ann['id']}'s bbox"),
+    return GoldObject(ann["id"], xywh_to_xyxy(ann.get("bbox"), f"ann {ann['id']}'s bbox", DatasetError),
                       to_rle(seg) if seg else None)
 
 

@@ -129,17 +129,3 @@ def move_empty_sentences(dataset: Dataset) -> None:
         else:
             dataset.skipped.append(Skip(r.sent_id, r.image_id, "empty_sentence", "the expression is empty"))
     dataset.records = keep
-
-
-def xywh_to_xyxy(box: Any, what: str = "bbox") -> tuple[float, float, float, float]:
-    """A COCO [x, y, w, h] as (x0, y0, x1, y1); a DatasetError unless 4 finite numbers, w, h >= 0."""
-    if not isinstance(box, (list, tuple)) or len(box) != 4 or not all(_is_number(v) for v in box):
-        raise DatasetError(f"{what} must be 4 numbers [x, y, width, height], got {box!r}")
-    x, y, w, h = (float(v) for v in box)
-    if not all(abs(v) < float("inf") for v in (x, y, w, h)) or w < 0 or h < 0:
-        raise DatasetError(f"{what} must be finite with width and height >= 0, got {box!r}")
-    return (x, y, x + w, y + h)
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and v == v

@@ -32,8 +32,8 @@ from primitives import ReclipError
 from reclip.clip.precision import autocast, resolve_precision
 from reclip.engines.boxes import cxcywh_to_xyxy, nms_order, proposal_scores
 from reclip.engines.hub import load_detector
-from reclip.files import ImageKeys
-from reclip.scoring.cache import LRUCache, ScorerStats
+from reclip.caching import ImageKeys, LRUCache
+from reclip.scoring.cache import ScorerStats
 
 FORWARD_CACHE = 32   # (image, prompt) forwards: 900 boxes x phrases each, small
 SEPARATOR = " . "

@@ -7,14 +7,14 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Sequence
 
 from PIL import Image
 
 from interpreter import Proposal
-from reclip.files import image_digest, make_folder, spec_paths
+from reclip.caching import LRUCache, image_digest
+from reclip.files import make_folder, spec_paths
 from reclip.proposals.io import ProposalFileError, read_proposals, write_proposals
 
 # Images, not proposals: 100 Mask R-CNN masks of a 640x480 image are ~30 MB as bool arrays.
@@ -45,24 +45,22 @@ class ProposalCache:
     """Memory LRU of proposals keyed by (spec, image digest), backed by ``folder`` when given."""
 
     def __init__(self, size: int = MEMORY_CACHE_IMAGES) -> None:
-        self.size = size
-        self._memory: OrderedDict[tuple[str, str], list[Proposal]] = OrderedDict()
+        self._memory = LRUCache(size)
 
     def get(self, spec: str, key: str, folder: Path | None, image: Image.Image) -> list[Proposal] | None:
         found = self._memory.get((spec, key))
         if found is not None:
-            self._memory.move_to_end((spec, key))
             return found
         if folder is not None and (path := _file(folder, spec, key)).is_file():
             try:
                 found = read_proposals(path, image_size=image.size)
             except ProposalFileError:
                 return None  # a half-written or foreign file: compute again and overwrite it
-            self._remember(spec, key, found)
+            self._memory.put((spec, key), found)
         return found
 
     def put(self, spec: str, key: str, folder: Path | None, proposals: list[Proposal]) -> None:
-        self._remember(spec, key, proposals)
+        self._memory.put((spec, key), proposals)
         if folder is not None:
             path = _file(folder, spec, key)
             make_folder(path.parent, "proposal cache folder")
@@ -70,12 +68,6 @@ class ProposalCache:
 
     def clear(self) -> None:
         self._memory.clear()
-
-    def _remember(self, spec: str, key: str, proposals: list[Proposal]) -> None:
-        self._memory[(spec, key)] = proposals
-        self._memory.move_to_end((spec, key))
-        while len(self._memory) > self.size:
-            self._memory.popitem(last=False)
 
 
 MEMORY = ProposalCache()

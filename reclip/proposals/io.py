@@ -22,6 +22,7 @@ from typing import Any, Sequence
 
 from interpreter import Proposal, as_proposals, check_masks
 from primitives import BoxError, ReclipError
+from primitives.boxes import xywh_to_xyxy
 from reclip.files import read_json, write_text
 from reclip.masks import MaskError, decode_mask, encode_mask
 
@@ -100,20 +101,11 @@ def _coco_records(records: list[dict], image_id: Any, path: Path) -> list[dict]:
             raise ProposalFileError(f"{path}: no boxes for image_id {image_id} (the file has {shown})")
     out = []
     for i, r in enumerate(records):
-        bbox = r["bbox"]
-        if not (isinstance(bbox, list) and len(bbox) == 4 and all(_is_number(v) for v in bbox)):
-            raise BoxError(f"proposal {i}: 'bbox' must be 4 numbers [x, y, width, height], got {bbox!r}")
-        x, y, w, h = (float(v) for v in bbox)
-        if w <= 0 or h <= 0:
-            raise BoxError(f"proposal {i}: 'bbox' [x, y, width, height] needs a positive width and height, got {bbox!r}")
+        x0, y0, x1, y1 = xywh_to_xyxy(r["bbox"], f"proposal {i}: 'bbox'")
         label = r.get("category_name", r.get("category_id"))
-        out.append({"box": [x, y, x + w, y + h], "mask": r.get("segmentation"),
+        out.append({"box": [x0, y0, x1, y1], "mask": r.get("segmentation"),
                     "label": None if label is None else str(label), "score": r.get("score")})
     return out
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def _with_masks(records: list[Any], image_size: tuple[int, int] | None, polygons: bool) -> list[Any]:

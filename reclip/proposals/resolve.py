@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import os
-from collections import OrderedDict
 from typing import Any, Sequence
 
 from PIL import Image
 
 from interpreter import Proposal
+from reclip.caching import LRUCache
 from reclip.proposals.cache import CachedSource, content_key
 from reclip.proposals.sources import build_source
 
 # Built sources hold models (a detector is ~180 MB): keep the last few for repeated calls.
 BUILT_SOURCES = 4
-_built: OrderedDict[tuple, Any] = OrderedDict()
+_built = LRUCache(BUILT_SOURCES)
 
 
 def proposal_source(spec: str | os.PathLike, *, cache_dir: str | os.PathLike | None = None,
@@ -26,12 +26,11 @@ def proposal_source(spec: str | os.PathLike, *, cache_dir: str | os.PathLike | N
     ``precision`` reaches the sources that run a model (detectors, SAM)."""
     # a weights file replaced in place is a new source, not the one built from the old file
     key = (content_key(str(spec)), device, None if image_id is None else str(image_id), precision)
-    if key not in _built:
-        _built[key] = build_source(str(spec), device=device, image_id=image_id, precision=precision)
-        while len(_built) > BUILT_SOURCES:
-            _built.popitem(last=False)
-    _built.move_to_end(key)
-    return CachedSource(_built[key], cache_dir)
+    built = _built.get(key)
+    if built is None:
+        built = build_source(str(spec), device=device, image_id=image_id, precision=precision)
+        _built.put(key, built)
+    return CachedSource(built, cache_dir)
 
 
 def proposals_for(spec: str | os.PathLike, image: Image.Image, **options: Any) -> list[Proposal]:

@@ -1,46 +1,13 @@
-"""The scorer's caches: an LRU dict, content keys for images and masks, and the counters."""
+"""The scorer's content keys for masks and its counters (its LRU dicts: ``reclip.caching``)."""
 
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
 from dataclasses import dataclass, fields
-from typing import Any, Hashable
 
 import numpy as np
 
 from interpreter import Proposal
-from primitives import ReclipError
-
-
-class LRUCache:
-    """A dict bounded by entries, evicting the least recently used."""
-
-    def __init__(self, max_entries: int):
-        if int(max_entries) < 0:
-            raise ReclipError(f"cache size must be >= 0 entries; got {max_entries}")
-        self.max_entries = int(max_entries)
-        self._data: OrderedDict[Hashable, Any] = OrderedDict()
-
-    def get(self, key: Hashable) -> Any | None:
-        value = self._data.get(key)
-        if value is not None:
-            self._data.move_to_end(key)
-        return value
-
-    def put(self, key: Hashable, value: Any) -> None:
-        if self.max_entries == 0:
-            return
-        self._data[key] = value
-        self._data.move_to_end(key)
-        while len(self._data) > self.max_entries:
-            self._data.popitem(last=False)
-
-    def clear(self) -> None:
-        self._data.clear()
-
-    def __len__(self) -> int:
-        return len(self._data)
 
 
 @dataclass

@@ -44,7 +44,7 @@ from primitives import ReclipError
 from reclip.clip.loading import LoadedModel, load_models, place, resolve_device
 from reclip.clip.pixels import square_pixels, to_square
 from reclip.clip.text import encode_text
-from reclip.files import ImageKeys
+from reclip.caching import ImageKeys, LRUCache
 from reclip.isolation import (
     FEATURES,
     IsolationError,
@@ -56,7 +56,7 @@ from reclip.isolation import (
     parse_method,
     require_masks,
 )
-from reclip.scoring.cache import LRUCache, ScorerStats, mask_key
+from reclip.scoring.cache import ScorerStats, mask_key
 
 DEFAULT_METHODS = ("crop", "blur")          # ReCLIP's
 DEFAULT_CACHE_SIZE = 20_000                 # region embeddings (~2 KB each at D=512)

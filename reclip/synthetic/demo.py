@@ -25,6 +25,7 @@ from reclip.files import load_image, make_folder, read_json, write_text
 from reclip.locator import Locator
 from reclip.proposals.io import read_proposals
 from reclip.report.draw import draw_result
+from reclip.scoring import DEFAULT_METHODS
 from reclip.synthetic.dataset import scene_records
 from reclip.synthetic.expressions import generate
 
@@ -72,7 +73,7 @@ def run_demo(out: str | os.PathLike = DEFAULT_OUT, model: str = "synthetic",
     """Locate the bundled expressions; returns how many picked the gold object."""
     t0 = time.time()
     image, proposals, expressions = demo_scene(assets)
-    locator = Locator.from_pretrained(model, methods=("crop", "blur"))
+    locator = Locator.from_pretrained(model, methods=DEFAULT_METHODS)
     out = make_folder(out, "the demo output folder")
     right = 0
     print_fn(f"scene {assets / 'scene.png'}: {len(proposals)} proposals; model {model!r}\n")

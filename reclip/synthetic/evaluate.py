@@ -36,6 +36,7 @@ from reclip.evaluation import GroupedShares, markdown_table, percent, run_evalua
 from reclip.evaluation.config import PREDICTIONS, EvalConfig
 from reclip.evaluation.summary import unique_rows
 from reclip.locator import Locator
+from reclip.scoring import DEFAULT_METHODS
 from reclip.synthetic import dataset as files
 from reclip.synthetic.expressions import EXPRESSION_KINDS
 from reclip.synthetic.oracle import GoldAttributeScorer, label_attributes, matches, phrase_attributes
@@ -130,7 +131,7 @@ FORMAT = FORMATS.add("synthetic", DatasetFormat(
 
 
 def synthetic_config(data: str | os.PathLike, model: str = "synthetic", limit: int | None = None,
-                     methods: Sequence[str] = ("crop", "blur")) -> EvalConfig:
+                     methods: Sequence[str] = DEFAULT_METHODS) -> EvalConfig:
     return EvalConfig(dataset="synthetic", files={"data": str(data)}, images="", proposals="gt",
                       models=(model,), methods=tuple(methods), limit=limit)
 
@@ -143,7 +144,7 @@ def evaluate_synthetic(data: str | os.PathLike, *, scorer: Scorer | None = None,
                        log: Callable[[str], None] = print) -> SyntheticTable:
     """Evaluate the three systems on a synthetic dataset through the one loop; returns the table
     (its ``skipped``: how many records could not be evaluated). ``scorer`` defaults to
-    ``ClipScorer.from_pretrained(model, methods=("crop", "blur"))``; ``out`` None: a temporary folder."""
+    ``ClipScorer.from_pretrained(model, methods=DEFAULT_METHODS)``; ``out`` None: a temporary folder."""
     if out is None:
         with tempfile.TemporaryDirectory() as tmp:
             return evaluate_synthetic(data, scorer=scorer, model=model, limit=limit, out=tmp, gallery=gallery,

@@ -54,13 +54,14 @@ from reclip.clip.loading import model_config, model_from_config
 from reclip.clip.pixels import OPENAI_MEAN, OPENAI_STD, normalise_pixels, square_uint8
 from reclip.clip.text import photo_prompt
 from reclip.isolation import isolate_many
+from reclip.scoring import DEFAULT_METHODS
 from reclip.synthetic.expressions import generate
 from reclip.synthetic.oracle import phrase_attributes
 from reclip.synthetic.scenes import COLOURS, SHAPES, SIZES
 
 MODEL_NAME = "reclip-synthetic-vit-tiny"
 MODEL_CFG: dict[str, Any] = model_config(MODEL_NAME)
-METHODS = ("crop", "blur")
+METHODS = DEFAULT_METHODS   # trained as ReCLIP scores: crop and blur
 MEAN, STD = OPENAI_MEAN, OPENAI_STD
 
 _SIZE_IDS = {s: i for i, s in enumerate(SIZES)}

@@ -7,13 +7,19 @@ import pickle
 
 import numpy as np
 import pytest
+from refexp_data import build_refexp_data
 
+from primitives import ReclipError
 from reclip.datasets import (
-    DatasetError, UnsafePickleError, load_dataset, load_plain_pickle, read_detections,
+    DatasetError,
+    UnsafePickleError,
+    load_dataset,
+    load_plain_pickle,
+    read_detections,
 )
 from reclip.datasets.refer import split_matches
 from reclip.masks import decode_mask
-from refexp_data import build_refexp_data
+from reclip.proposals.io import read_proposals
 
 
 @pytest.fixture(scope="module")
@@ -91,8 +97,16 @@ def test_missing_files_and_unknown_formats_are_clear_errors(tmp_path):
     with pytest.raises(Exception, match="unknown dataset format 'refr'.*refer"):
         load_dataset("refr", {}, "i")
     (tmp_path / "d.json").write_text('{"1": [[0, 0, -5, 3]]}')
-    with pytest.raises(DatasetError, match="d.json: image 1's box 0 must be finite with width"):
+    with pytest.raises(DatasetError, match=r"d.json: image 1's box 0 \[x, y, width, height\] needs finite numbers "
+                                           "and a positive width and height, got \\[0, 0, -5, 3\\]"):
         read_detections(tmp_path / "d.json")
+    # one rule for COCO's [x, y, w, h] wherever it is read: an empty box is refused by every reader
+    (tmp_path / "d.json").write_text('{"1": [[0, 0, 0, 3]]}')
+    with pytest.raises(DatasetError, match="positive width and height"):
+        read_detections(tmp_path / "d.json")
+    (tmp_path / "p.json").write_text('[{"image_id": 1, "bbox": [0, 0, 0, 3]}]')
+    with pytest.raises(ReclipError, match="positive width and height"):
+        read_proposals(tmp_path / "p.json")
 
 
 def _write_marker(path):

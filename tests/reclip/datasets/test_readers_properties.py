@@ -14,7 +14,8 @@ from reclip.datasets.detections import Detection
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 text = st.text(max_size=12)
 number = st.floats(min_value=0, max_value=1e4, allow_nan=False)
-xywh = st.lists(number, min_size=4, max_size=4)
+size = st.floats(min_value=0, max_value=1e4, allow_nan=False, exclude_min=True)   # a box has an area
+xywh = st.tuples(number, number, size, size).map(list)
 sentence = st.fixed_dictionaries({"raw": text, "sent": text, "tokens": st.lists(text, max_size=3),
                                   "sent_id": st.integers(0, 10**9)})
 ref = st.fixed_dictionaries({"ref_id": st.integers(0, 10**6), "ann_id": st.integers(0, 10**9),

@@ -165,7 +165,7 @@ def test_the_file_source_reads_every_layout_and_its_writes_round_trip(layout, tm
 
 @pytest.mark.parametrize("content, message", [
     ('[{"box": [0, 0, 4, 4], "bx": 1}]', "proposal 0: unknown key\\(s\\) 'bx' \\(a record has box, mask, label, score\\)"),
-    ('[{"image_id": 1, "bbox": [5, 5, -3, 4]}]', "proposal 0: 'bbox' .* needs a positive width and height"),
+    ('[{"image_id": 1, "bbox": [5, 5, -3, 4]}]', "proposal 0: 'bbox' .* needs finite numbers and a positive width and height"),
     ('[[0, 0, 4]]', "must have shape \\(N, 4\\)"),
     ('[{"box": [0, 0, 4, 4], "mask": [[1, 0], [0, 1]]}]', "proposal 0: mask grid is 2x2 \\(w x h\\) but the image is 160x120"),
     ('[{"box": [0, 0, 4, 4], "score": "high"}]', "'score' must be a number"),

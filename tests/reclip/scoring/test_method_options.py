@@ -68,7 +68,11 @@ def test_the_scorer_hands_each_method_its_own_options(vit, scene):
     assert not np.allclose(got, default)
 
 
-def test_a_device_copies_the_model_and_leaves_the_callers_in_place(vit):
+def test_a_device_copies_the_model_and_leaves_the_callers_in_place(vit, monkeypatch):
+    from reclip.clip import loading
+
+    # 'meta' holds no data, so users are refused it; here it stands for a second device
+    monkeypatch.setattr(loading, "_available", lambda kind: kind == "meta")
     same = ClipScorer([vit], device="cpu")
     assert same.models[0] is vit
     moved = ClipScorer([vit], device="meta")
