@@ -10,6 +10,8 @@ Multi-word entries are space-separated and matched before single words.
 
 from __future__ import annotations
 
+from grammar.ordinals import WORD_ORDINALS
+
 DETERMINERS = frozenset({"the", "a", "an", "this", "that", "these", "those", "some", "any", "another"})
 POSSESSIVES = frozenset({"his", "her", "its", "their", "my", "your", "our", "whose"})
 
@@ -29,12 +31,10 @@ RELATION_ADVERBS = frozenset({
     "straight", "closely", "sitting", "standing", "located", "placed", "positioned",
 })
 
-# n-th words. "last" counts from the other end (see grammar.expression.builder._ordinal).
-ORDINALS = {
-    "first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
-    "fifth": 5, "5th": 5, "sixth": 6, "6th": 6, "seventh": 7, "7th": 7, "eighth": 8, "8th": 8,
-    "ninth": 9, "9th": 9, "tenth": 10, "10th": 10,
-}
+# n-th words ("first", "twenty first": grammar.ordinals; digits, "11th", are read by
+# grammar.ordinals.numeric_ordinal). "last" counts from the other end (see
+# grammar.expression.builder._ordinal).
+ORDINALS = WORD_ORDINALS
 # (n, counted from the opposite end)
 LAST_ORDINALS = {
     "last": 1, "second to last": 2, "second last": 2, "2nd to last": 2, "2nd last": 2,

@@ -204,10 +204,12 @@ def _reading(cats: tuple[str, ...]) -> tuple[tuple[str, ...], Phrase | None, tup
     and the referent's phrase and the tails, their chunks given as indices. A spatial
     category the parser has no action for where it stands is read as ``WORD``; should even
     a word not fit, the parse is retried with that chunk and the function words before it
-    read as words. Raises RuntimeError only if all-words does not parse (the grammar
+    read as words. Each retry parses the whole sequence again, so after ``MAX_RETRIES``
+    (dev expressions need at most 2) every chunk is read as a word: the time stays linear in
+    the text's length. Raises RuntimeError only if all-words does not parse (the grammar
     makes that unreachable)."""
     reading = list(cats)
-    for _ in range(len(reading) + 1):
+    for _ in range(min(len(reading), MAX_RETRIES) + 1):
         result = _attempt(reading)
         if not isinstance(result, int):
             target, tails = result
@@ -217,7 +219,14 @@ def _reading(cats: tuple[str, ...]) -> tuple[tuple[str, ...], Phrase | None, tup
         while j > 0 and reading[j - 1] in _LEADING_FUNCTION:
             j -= 1
             reading[j] = "WORD"
-    raise RuntimeError("expression grammar did not converge")  # unreachable: all-WORD parses
+    reading = ["WORD"] * len(cats)
+    result = _attempt(reading)
+    if isinstance(result, int):
+        raise RuntimeError("expression grammar did not converge")  # unreachable: all-WORD parses
+    return tuple(reading), result[0], result[1]
+
+
+MAX_RETRIES = 32
 
 
 def _attempt(cats: list[str]):
