@@ -122,8 +122,8 @@ def _compile_or_refuse(text: str) -> float:
 def test_hostile_text_compiles_or_is_refused_in_under_a_second(unit):
     text = (unit * (MAX_CHARS // len(unit) + 1))[:MAX_CHARS]
     _compile_or_refuse("warm up the cup on the left")
-    # best of three: the figure is the compiler's, not the (shared) machine's load
-    assert min(_compile_or_refuse(text) for _ in range(3)) < 1.0
+    # up to three tries: the figure is the compiler's, not the (shared) machine's load
+    assert any(_compile_or_refuse(text) < 1.0 for _ in range(3))
 
 
 @pytest.mark.parametrize("chain, repeats", [("the left of ", 990), ("the back of the ", 1200), ("furthest ", 2200),
