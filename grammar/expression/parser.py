@@ -238,7 +238,7 @@ def _attempt(cats: list[str]):
     parser = expression_parser().parse_interactive()
     node = _ACCEPTS
     for k, cat in enumerate(cats):
-        if cat != "WORD" and cat not in _accepted(node, parser):
+        if cat != "WORD" and (cat not in parser.choices() or cat not in _accepted(node, parser)):
             cat = cats[k] = "WORD"
         try:
             parser.feed_token(Token(cat, k))
