@@ -44,7 +44,7 @@ WORD_ORDINALS: dict[str, int] = _word_ordinals()
 
 # "11th", "21st", "100th" (any of the four endings after any number: "21th" is read as 21);
 # at most 9 digits, so the number stays a number a person could mean
-_NUMERIC = re.compile(r"(\d{1,9})(?:st|nd|rd|th)")
+_NUMERIC = re.compile(r"([0-9]{1,9})(?:st|nd|rd|th)")
 
 
 def numeric_ordinal(word: str) -> int | None:

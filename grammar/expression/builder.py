@@ -242,8 +242,8 @@ def _structure(node: Node, pre: Pre, tails: Sequence[Tail], ctx: _Ctx,
     all_tails = all_tails if all_tails is not None else tails
     dirs = list(pre.dirs)
     from_dirs: list[Chunk] = []
-    anaphor = target_of(node).head  # relations wrap the node: its target stays this one
-    relations = 0
+    anaphor = None  # the node's target's head, looked up at a relation (relations wrap the node,
+    relations = 0   # so its target stays this one)
     for tail in tails:
         if tail.kind == "place":
             dirs.extend(tail.dirs)
@@ -262,6 +262,8 @@ def _structure(node: Node, pre: Pre, tails: Sequence[Tail], ctx: _Ctx,
             if name is None:
                 ctx.notes.append(f"no relation for {tail.dirs[-1].lower!r}: phrase ignored")
                 continue
+            if anaphor is None:
+                anaphor = target_of(node).head
             landmarks = _landmark_nodes(tail, ctx, nested, all_tails, level, anaphor)
             words = tail.relation.toks if tail.relation is not None else flat(tail.dirs)
             for group in ([landmarks] if tail.kind == "between" else [[lm] for lm in landmarks]):

@@ -75,7 +75,7 @@ def lex(toks: Sequence[Tok], tables: Tables, registry: Registry) -> list[Chunk]:
     starts = tables.sizes  # a word starting no table phrase matches none
     while i < n:
         word = lowers[i]
-        size, cats = match(lowers, i, tables) if word in starts or word[:1].isdigit() else (1, _NO_MATCH)
+        size, cats = match(lowers, i, tables) if word in starts or word[0] in _DIGITS else (1, _NO_MATCH)
         if not cats and word not in _SPECIAL_WORDS and (not chunks or chunks[-1].cat not in _DIRECTIONAL):
             # what _categorise decides for it: Chunk("WORD", (toks[i],), None, word), made
             # the way _make does, inlined (one per word)
@@ -99,10 +99,11 @@ def only_words(toks: Sequence[Tok], tables: Tables) -> bool:
     a table phrase or is special)? Then its chunks need not be made."""
     lowers = {t.lower for t in toks}
     return lowers.isdisjoint(tables.sizes) and lowers.isdisjoint(_SPECIAL_WORDS) \
-        and not any(numeric_lexeme(w) for w in lowers if w[:1].isdigit())
+        and not any(numeric_lexeme(w) for w in lowers if w[0] in _DIGITS)
 
 
 _NO_MATCH: dict[str, Any] = {}
+_DIGITS = frozenset("0123456789")  # an ordinal in digits ("11th") starts with one
 # A word in no table is a plain WORD unless it is one of these or follows a direction.
 _SPECIAL_WORDS = frozenset(lx.CAMERA_SUPERLATIVES) | lx.COMPARATIVE_WORDS | {"in"}
 _DIRECTIONAL = ("DIR", "PART")
@@ -124,18 +125,24 @@ class _Words(list):
     """The lower-cased words of one ``lex`` call, with what is worked out about them once
     (so that questions about the words ahead cost time linear in the text's length)."""
 
+    # set on first use (list's own constructor makes one: lex makes one per expression)
     __slots__ = ("ahead", "_opener")
 
-    def __init__(self, words: Sequence[str]):
-        super().__init__(words)
-        self.ahead: dict[tuple[int, bool], bool] = {}  # _is_dir_ahead's answers
-        self._opener = -1  # where the first IN_CLAUSE_OPENERS word is; -1: not looked for yet
+    def answers(self) -> dict[tuple[int, bool], bool]:
+        """_is_dir_ahead's answers so far."""
+        try:
+            return self.ahead
+        except AttributeError:
+            self.ahead = {}
+            return self.ahead
 
     def opener_before(self, i: int) -> bool:
         """Does a word opening another object's phrase ("with", "holding") come before i?"""
-        if self._opener < 0:
-            self._opener = next((k for k, w in enumerate(self) if w in lx.IN_CLAUSE_OPENERS), len(self))
-        return self._opener < i
+        try:
+            opener = self._opener
+        except AttributeError:
+            opener = self._opener = next((k for k, w in enumerate(self) if w in lx.IN_CLAUSE_OPENERS), len(self))
+        return opener < i
 
 
 def _is_dir_ahead(lowers: _Words, j: int, tables: Tables, through_determiners: bool = True) -> bool:
@@ -143,7 +150,7 @@ def _is_dir_ahead(lowers: _Words, j: int, tables: Tables, through_determiners: b
     is both a direction and an intensifier ("furthest") is the intensifier when a direction
     follows it. Worked out with a stack of pending positions, each answer kept: a run of
     such words is as long as the text, too long for recursion or for rescanning."""
-    memo = lowers.ahead
+    memo = lowers.answers()
     start = (j, through_determiners)
     pending = [start]
     while pending:

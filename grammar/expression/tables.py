@@ -38,11 +38,12 @@ class Tables:
 
 
 _NO_CATS: dict[str, Any] = {}
+_DIGITS = frozenset("0123456789")
 
 
 def numeric_lexeme(word: str) -> dict[str, Any]:
     """{"ord": (n, False)} for an ordinal in digits ("11th"), else no categories."""
-    n = numeric_ordinal(word) if word[:1].isdigit() else None
+    n = numeric_ordinal(word) if word[:1] in _DIGITS else None
     return _NO_CATS if n is None else {"ord": (n, False)}
 
 
