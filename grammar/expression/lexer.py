@@ -118,7 +118,8 @@ def match(lowers: Sequence[str], i: int, tables: Tables) -> tuple[int, dict[str,
             cats = tables.lexemes.get(tuple(lowers[i:i + size]))
             if cats:
                 return size, cats
-    return 1, numeric_lexeme(lowers[i])  # "11th": an ordinal in digits, or no match
+    word = lowers[i]
+    return 1, numeric_lexeme(word) if word[0] in _DIGITS else _NO_MATCH  # "11th": an ordinal in digits
 
 
 class _Words(list):

@@ -21,6 +21,7 @@ from typing import Sequence
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedToken
 from lark.lexer import Lexer
+from lark.parsers.lalr_analysis import Shift  # what choices() names a shift: the one name used from outside Lark's public API (tested)
 
 from grammar.expression.lexer import Chunk
 
@@ -238,7 +239,7 @@ def _attempt(cats: list[str]):
     parser = expression_parser().parse_interactive()
     node = _ACCEPTS
     for k, cat in enumerate(cats):
-        if cat != "WORD" and (cat not in parser.choices() or cat not in _accepted(node, parser)):
+        if cat != "WORD" and not _shifts(parser, node, cat):
             cat = cats[k] = "WORD"
         try:
             parser.feed_token(Token(cat, k))
@@ -260,6 +261,15 @@ def _attempt(cats: list[str]):
 _ACCEPTS: dict = {}
 _MAX_NODES = 50_000
 _nodes = [0]
+
+
+def _shifts(parser, node: dict, cat: str) -> bool:
+    """Would the parser, where it stands, shift ``cat``? No action: no; a shift: yes; a
+    reduction: ask ``accepts()`` (LALR tables may reduce on a lookahead they then cannot shift)."""
+    action = parser.choices().get(cat)
+    if action is None:
+        return False
+    return action[0] is Shift or cat in _accepted(node, parser)
 
 
 def _accepted(node: dict, parser) -> frozenset[str]:

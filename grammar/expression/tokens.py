@@ -77,18 +77,18 @@ def text_tokens(text: str, model: str | None = None) -> list[Tok]:
     """Tok list of an expression. Without a trained pipeline only spaCy's tokenizer runs,
     and each word's lemma is read from the lookup lemmatizer's table directly (what the
     lemmatizer component would write, without a pass over the Doc)."""
-    long_pieces = bool(_cuts(text))
+    pieces = text.split(" ")
+    long_pieces = len(max(pieces, key=len)) > MAX_PIECE and bool(_cuts(text))
     if model is not None:
         nlp = load_nlp(model)
         return doc_tokens(nlp(make_doc(nlp, text)) if long_pieces else nlp(text))
-    pieces = text.split(" ")
     if not long_pieces and pieces == text.split() and _special_chars(blank_nlp().tokenizer).isdisjoint(text):  # see _PIECES
         entries = [_PIECES.get(p) for p in pieces]
         if None in entries:
             entries = _learn_pieces(pieces, entries)
         if entries is not None:
             return _assemble(entries)
-    return doc_tokens(make_doc(blank_nlp(), text), lookup_lemma)
+    return doc_tokens(make_doc(blank_nlp(), text) if long_pieces else blank_nlp().make_doc(text), lookup_lemma)
 
 
 # spaCy's tokenizer strips a piece's prefixes and suffixes one at a time, each step working

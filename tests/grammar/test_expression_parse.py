@@ -102,3 +102,13 @@ def test_lark_feed_token_raises_unexpected_token_and_end_returns_the_transformed
     target, tails = parser.feed_token(Token("$END", ""))  # the start rule's transformer result
     assert target.words == (0,) and tails[0].kind == "relation" and tails[0].relation == 1
     assert tails[0].landmark.words == (2,)
+
+
+def test_lark_choices_name_a_shift_with_the_shift_action_the_compiler_imports():
+    from lark.parsers.lalr_analysis import Shift
+
+    parser = expression_parser().parse_interactive()
+    for cat in ("DET", "DIR", "WORD"):
+        shifts = {t for t, (action, _) in parser.choices().items() if action is Shift and t.isupper()}
+        assert shifts and shifts <= parser.accepts()  # a shift is accepted with nothing to follow
+        parser.feed_token(Token(cat, 0))
