@@ -113,7 +113,8 @@ def make_doc(nlp: Any, text: str) -> Any:
 
     bounds = [0, *cuts, len(text)]
     # spaCy caches a piece's tokens, so the equal segments of a repeated character cost one
-    return Doc.from_docs([nlp.make_doc(text[a:b]) for a, b in zip(bounds, bounds[1:])], ensure_whitespace=False)
+    docs = [nlp.make_doc(text[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
+    return Doc.from_docs(docs, ensure_whitespace=False)
 
 
 def _cuts(text: str) -> list[int]:
