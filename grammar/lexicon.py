@@ -10,6 +10,8 @@ Multi-word entries are space-separated and matched before single words.
 
 from __future__ import annotations
 
+from grammar.ordinals import WORD_ORDINALS
+
 DETERMINERS = frozenset({"the", "a", "an", "this", "that", "these", "those", "some", "any", "another"})
 POSSESSIVES = frozenset({"his", "her", "its", "their", "my", "your", "our", "whose"})
 
@@ -29,12 +31,10 @@ RELATION_ADVERBS = frozenset({
     "straight", "closely", "sitting", "standing", "located", "placed", "positioned",
 })
 
-# n-th words. "last" counts from the other end (see grammar.expression.builder._ordinal).
-ORDINALS = {
-    "first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
-    "fifth": 5, "5th": 5, "sixth": 6, "6th": 6, "seventh": 7, "7th": 7, "eighth": 8, "8th": 8,
-    "ninth": 9, "9th": 9, "tenth": 10, "10th": 10,
-}
+# n-th words ("first", "twenty first": grammar.ordinals; digits, "11th", are read by
+# grammar.ordinals.numeric_ordinal). "last" counts from the other end (see
+# grammar.expression.builder._ordinal).
+ORDINALS = WORD_ORDINALS
 # (n, counted from the opposite end)
 LAST_ORDINALS = {
     "last": 1, "second to last": 2, "second last": 2, "2nd to last": 2, "2nd last": 2,
@@ -48,13 +48,17 @@ DIRECTION_PARTS = frozenset({
     "hand side", "handside", "hand", "most", "sided", "row", "column", "spot", "position",
 })
 
+# Direction words that are also nouns for clothing or body parts ("a red top",
+# "her back"): spatial only right after a preposition, determiner or direction.
+NOUN_LIKE_DIRECTIONS = frozenset({"top", "back", "front", "bottom", "rear", "center", "centre", "middle"})
 # "the back of a truck", "a slice of pizza", "one of the men": the referent is the owner.
-OWNER_PARTS = frozenset({
-    "side", "half", "part", "corner", "back", "top", "front", "bottom", "end", "edge", "piece",
+OWNER_PARTS = NOUN_LIKE_DIRECTIONS | frozenset({
+    "side", "half", "part", "corner", "end", "edge", "piece",
     "slice", "portion", "section", "chunk", "bit", "rest", "tip", "arm", "leg", "hand", "head",
     "face", "body", "tail", "foot", "feet", "shoulder", "reflection", "bunch", "pair", "pile",
     "group", "stack", "type", "kind", "sort", "one", "each", "both", "either", "all", "some",
-    "two", "three", "four", "couple", "lot", "lots", "set", "row", "line", "sliver", "middle", "center", "centre", "left", "right", "rear", "backside", "butt", "nose", "ear",
+    "two", "three", "four", "couple", "lot", "lots", "set", "row", "line", "sliver",
+    "left", "right", "backside", "butt", "nose", "ear",
     "neck", "knee", "wing", "halves", "pieces", "slices", "legs", "arms", "hands",
     "ends", "sides", "parts", "none", "most", "edges", "remains", "remainder",
     "image", "photo", "picture", "profile", "view", "shot", "photograph", "hood", "trunk",
@@ -146,9 +150,6 @@ COMPARATIVE_WORDS = frozenset({
 # Size words, superlatives as ReCLIP reads them ("little girl" too); part prefixes in heads.
 SIZE_WORDS = frozenset({"big", "large", "small", "little", "tiny", "huge", "giant"})
 
-# Direction words that are also nouns for clothing or body parts ("a red top",
-# "her back"): spatial only right after a preposition, determiner or direction.
-NOUN_LIKE_DIRECTIONS = frozenset({"top", "back", "front", "bottom", "rear", "center", "centre", "middle"})
 # Paired parts whose "left" / "right" is their own side ("the right arm of the man", "left
 # hand"): intrinsic to the owner, not a place in the picture.
 SIDED_PARTS = frozenset({
@@ -168,44 +169,42 @@ GAZE_WORDS = frozenset({
 })
 
 # --- head finding (no trained parser) ------------------------------------------------
-PREPOSITIONS = frozenset({
-    "with", "in", "on", "of", "at", "for", "from", "to", "into", "onto", "near", "by", "under",
-    "over", "behind", "beside", "besides", "across", "along", "against", "around", "through",
+PREPOSITIONS = LOCATIVES | frozenset({
+    "with", "of", "for", "near", "by", "under", "behind", "beside", "besides", "across", "along", "against", "around", "through",
     "inside", "outside", "without", "like", "than", "about", "after", "before", "during",
     "upon", "off", "while", "up", "down", "away", "inthe", "woth", "between", "among", "next", "below",
     "above", "beneath", "underneath",
-    "towards", "toward", "past", "within", "beyond", "alongside", "atop", "wearing", "holding",
+    "past", "within", "beyond", "alongside", "atop", "wearing", "holding",
     "has", "having", "w/", "w", "w/o", "via", "except", "but", "out",
-})
-CLAUSE_WORDS = frozenset({
-    "that", "which", "who", "whose", "whom", "where", "when", "is", "are", "was", "were", "be",
-    "being", "been", "has", "have", "had", "can", "could", "does", "do", "did", "will", "would",
-    "'s", "’s", "seems", "appears", "there", "so", "if", "because", "as", "but", "nor",
-    "then", "its", "it", "not", "named", "labeled", "called", "we", "you", "i", "he", "she", "they",
 })
 # A relative clause opener after a noun phrase ("the plate that is left of the bowl"):
 # the spatial phrase after it describes that noun phrase, and the opener is not find text.
 RELATIVE_PRONOUNS = frozenset({"that", "which", "who"})
 COPULAS = frozenset({"is", "are", "was", "were", "'s", "’s"})
-# Words allowed between the copula and the spatial phrase ("who is standing on the left").
-CLAUSE_ADVERBS = frozenset({
-    "right", "directly", "just", "immediately", "slightly", "partially", "partly", "mostly",
-    "straight", "closely", "sitting", "standing", "located", "placed", "positioned", "also",
-    "currently", "lying", "laying", "parked", "seated", "situated", "found",
+CLAUSE_WORDS = RELATIVE_PRONOUNS | COPULAS | frozenset({
+    "whose", "whom", "where", "when", "be",
+    "being", "been", "has", "have", "had", "can", "could", "does", "do", "did", "will", "would",
+    "seems", "appears", "there", "so", "if", "because", "as", "but", "nor",
+    "then", "its", "it", "not", "named", "labeled", "called", "we", "you", "i", "he", "she", "they",
 })
-# Words skipped at the start of an expression: "there is a laptop under the cat".
-LEADING_FILLERS = frozenset({
-    "there", "is", "are", "this", "it", "'s", "’s", "here", "a", "an", "the", "these", "those",
-    "that", "some", "any", "picture", "photo", "image", "of", "showing", "shows", "visible",
+# Words allowed between the copula and the spatial phrase ("who is standing on the left").
+CLAUSE_ADVERBS = RELATION_ADVERBS | frozenset({
+    "also", "currently", "lying", "laying", "parked", "seated", "situated", "found",
+})
+# Openers stripped from a find's text: "there is a laptop under the cat".
+LEADING_CLAUSE = frozenset({"there", "here", "is", "are", "this", "it", "'s", "’s"})
+# Words skipped at the start of an expression when finding its head ("a picture of").
+LEADING_FILLERS = LEADING_CLAUSE | frozenset({
+    "a", "an", "the", "these", "those", "that", "some", "any", "picture", "photo", "image", "of",
+    "showing", "shows", "visible",
 })
 QUANTITIES = frozenset({
     "one", "two", "three", "four", "five", "six", "both", "other", "another", "several", "few",
     "many", "couple", "pair", "group",
 })
 # Not heads: numbers, ordinals and "other" say how many or which, not what.
-NON_HEADS = frozenset({
-    "two", "three", "four", "five", "six", "both", "other", "another", "several", "few",
-    "many", "first", "second", "third", "fourth", "fifth", "last", "1st", "2nd", "3rd", "4th",
+NON_HEADS = QUANTITIES - frozenset({"one", "couple", "pair", "group"}) | frozenset({
+    "first", "second", "third", "fourth", "fifth", "last", "1st", "2nd", "3rd", "4th",
 })
 # -ing nouns that are not verbs ("a building", "the ceiling").
 ING_NOUNS = frozenset({
@@ -218,17 +217,14 @@ ING_NOUNS = frozenset({
 })
 
 # Direction adjectives that may precede a part word ("the upper body of", "left side of").
-DIRECTION_WORDS = frozenset({
-    "left", "right", "upper", "lower", "top", "bottom", "front", "back", "rear", "middle",
-    "center", "centre", "far", "near", "whole", "entire", "other", "very",
+DIRECTION_WORDS = NOUN_LIKE_DIRECTIONS | frozenset({
+    "left", "right", "upper", "lower", "far", "near", "whole", "entire", "other", "very",
 })
 
 # "men" is a WordNet noun too; these plurals still lemmatise.
 IRREGULAR_PLURALS = frozenset({
     "men", "women", "children", "feet", "geese", "mice", "teeth", "oxen", "sheep", "policemen",
 })
-# Openers stripped from a find's text: "there is a laptop under the cat".
-LEADING_CLAUSE = frozenset({"there", "here", "is", "are", "this", "it", "'s", "’s"})
 
 # --- real RefCOCOg phrasing (issue 13) ---------------------------------------------------
 # "being led by a woman", "is ridden by": before a participle's "by", the agent, not "near".
@@ -239,15 +235,15 @@ PASSIVE_PARTICLES = frozenset({"on", "up", "off", "out", "in", "down", "over", "
 PRONOUN_LANDMARKS = frozenset({"it", "itself", "them", "themselves", "him", "her", "he", "she", "they"})
 # Surfaces and regions a referent lies in ("the right side of the pen", "the middle of the
 # table"): after a region word they frame a superlative instead of naming a landmark.
-FRAME_NOUNS = SCENE_NOUNS | frozenset({
+# Frames that are groups ("a row of three elephants"): their members follow with "of".
+GROUP_FRAMES = frozenset({"group", "line", "row", "stack", "pile", "bunch", "herd", "crowd"})
+FRAME_NOUNS = SCENE_NOUNS | GROUP_FRAMES | frozenset({
     "table", "tables", "plate", "tray", "counter", "desk", "room", "pen", "field", "court",
     "street", "road", "sidewalk", "shelf", "bed", "couch", "sofa", "bench", "board", "pan",
     "platter", "dish", "bowl", "box", "pizza", "floor", "ground", "grass", "water", "sky",
-    "group", "line", "row", "stack", "pile", "bunch", "herd", "crowd", "fridge", "refrigerator",
+    "fridge", "refrigerator",
     "cabinet", "shelves", "display", "case", "container", "basket", "rack", "lot", "parking",
 })
-# Frames that are groups ("a row of three elephants"): their members follow with "of".
-GROUP_FRAMES = frozenset({"group", "line", "row", "stack", "pile", "bunch", "herd", "crowd"})
 # Centre words: "in center view" is a place, not a viewpoint like "front view".
 CENTRE_WORDS = frozenset({"center", "centre", "middle", "mid"})
 # Region words after which a frame noun is the referent's area: "the middle of", "the left

@@ -7,25 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from grammar.ast import And, Find, Node, Ordinal, Relate, Superlative
-
-
-def node_label(node: Node, elided: bool = False) -> str:
-    """A node without its children, the one label the trace, the trace page and explain use:
-    ``find("cup")``, ``relate(left_of)``, ``superlative(leftmost)``, ``ordinal(2, leftmost)``,
-    ``and``. ``elided`` shows where the children go: ``relate(…, left_of, …)``,
-    ``superlative(leftmost, …)``, ``and(…)``."""
-    if isinstance(node, Find):
-        return str(node)
-    if isinstance(node, Relate):
-        return f"relate(…, {node.relation}, …)" if elided else f"relate({node.relation})"
-    if isinstance(node, Superlative):
-        return f"superlative({node.kind}, …)" if elided else f"superlative({node.kind})"
-    if isinstance(node, Ordinal):
-        return f"ordinal({node.n}, {node.kind}, …)" if elided else f"ordinal({node.n}, {node.kind})"
-    if isinstance(node, And):
-        return "and(…)" if elided else "and"
-    return type(node).__name__.lower()
+from grammar.ast import Node
+from grammar.forms import node_label
 
 
 @dataclass

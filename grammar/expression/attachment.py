@@ -17,6 +17,7 @@ from grammar import lexicon as lx
 from grammar.expression.lexer import Chunk
 from grammar.expression.parser import Parsed, Phrase, Pre, Tail
 from grammar.expression.tokens import Tok
+from grammar.ordinals import ordinal_number
 
 
 def flat(chunks: Sequence[Chunk]) -> list[Tok]:
@@ -90,7 +91,7 @@ def _relative_clause_at_end(words: Sequence[Chunk]) -> tuple[int, Chunk | None] 
     if rest and rest[0].lower in ("the", "a"):
         rest = rest[1:]
     ordinal = None
-    if rest and (rest[0].lower in lx.ORDINALS or rest[0].lower in lx.LAST_ORDINALS) \
+    if rest and (ordinal_number(rest[0].lower) is not None or rest[0].lower in lx.LAST_ORDINALS) \
             and isinstance(rest[0].value, tuple):
         ordinal, rest = rest[0], rest[1:]
     return (m, ordinal) if not rest else None

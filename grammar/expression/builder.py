@@ -8,7 +8,7 @@ character span of the words it came from (``span``; not part of equality or prin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 from grammar import lexicon as lx
@@ -56,6 +56,22 @@ class _Ctx:
     tables: Tables  # the registry's, with each superlative's opposite, comparative and axis
     parsed: bool
     notes: list[str]  # what the build could not structure, collected as it goes
+    # id(tails) -> (the tails, id(tail) -> its position, position -> the tails attached to it)
+    _nesting: dict[int, tuple] = field(default_factory=dict)
+
+    def nesting(self, all_tails: Sequence[Tail], tail: Tail) -> tuple[int, list[Tail]]:
+        """The tail's position among all the tails, and the tails attached to it (worked out
+        once per list of tails: a text may hold thousands)."""
+        known = self._nesting.get(id(all_tails))
+        if known is None or known[0] is not all_tails:
+            positions: dict[int, int] = {}
+            attached: dict[int, list[Tail]] = {}
+            for i, t in enumerate(all_tails):
+                positions.setdefault(id(t), i)
+                attached.setdefault(t.attach, []).append(t)
+            known = self._nesting[id(all_tails)] = (all_tails, positions, attached)
+        position = known[1][id(tail)]
+        return position, known[2].get(position, [])
 
 
 def bare_find(source: str, toks: Sequence[Tok], parsed: bool, note: str) -> Program:
@@ -112,6 +128,9 @@ def _superlatives(node: Node, dirs: Sequence[Chunk], ctx: _Ctx) -> Node:
 def _ordinal(node: Node, ordinal: Chunk, dirs: Sequence[Chunk], counted_from: bool, ctx: _Ctx) -> Node:
     """ "second from the left": n-th along leftmost; "last from the left": 1st along rightmost."""
     n, from_end = ordinal.value
+    if n < 1:  # "0th", "zeroth": no position; the directions still pick
+        ctx.notes.append(f"ordinal {ordinal.lower!r} names no position (ordinals count from 1): ordinal dropped")
+        return _superlatives(node, dirs, ctx)
     names = ctx.registry.names("superlative")
     words = list(ordinal.toks)
     if dirs:
@@ -223,13 +242,18 @@ def _structure(node: Node, pre: Pre, tails: Sequence[Tail], ctx: _Ctx,
     all_tails = all_tails if all_tails is not None else tails
     dirs = list(pre.dirs)
     from_dirs: list[Chunk] = []
+    anaphor = None  # the node's target's head, looked up at a relation (relations wrap the node,
+    relations = 0   # so its target stays this one)
     for tail in tails:
         if tail.kind == "place":
             dirs.extend(tail.dirs)
         elif tail.kind == "from":
             from_dirs.extend(tail.dirs)
         else:
-            position = next(i for i, t in enumerate(all_tails) if t is tail)
+            relations += 1
+            if level + relations > MAX_DEPTH:  # stop before building what will be refused
+                raise _too_deep(f"more than {MAX_DEPTH}")
+            position, nested = ctx.nesting(all_tails, tail)
             name = _relation_name(tail, ctx)
             if tail.kind == "between" and _one_landmark_in_the_middle(tail) and "within" in ctx.registry:
                 tail = Tail("relation", relation=tail.relation.with_cat("REL"), landmark=tail.landmark,
@@ -238,8 +262,9 @@ def _structure(node: Node, pre: Pre, tails: Sequence[Tail], ctx: _Ctx,
             if name is None:
                 ctx.notes.append(f"no relation for {tail.dirs[-1].lower!r}: phrase ignored")
                 continue
-            nested = [t for t in all_tails if t.attach == position]
-            landmarks = _landmark_nodes(tail, ctx, nested, all_tails, level, target_of(node).head)
+            if anaphor is None:
+                anaphor = target_of(node).head
+            landmarks = _landmark_nodes(tail, ctx, nested, all_tails, level, anaphor)
             words = tail.relation.toks if tail.relation is not None else flat(tail.dirs)
             for group in ([landmarks] if tail.kind == "between" else [[lm] for lm in landmarks]):
                 node = Relate(node, name, *group, span=span_of(words))

@@ -141,31 +141,59 @@ def _picture_of(toks: Sequence[Tok]) -> bool:
 def _head_heuristic(toks: Sequence[Tok], landmark: bool = False) -> Tok | None:
     """Last noun-like word of the first simple noun phrase (no parser available). A
     possessive names the possessed noun ("the cat's water dish"), except that a referent's
-    possessed part names its owner ("a horse's head", like "the back of a truck")."""
-    toks = _possessive_marks(toks)
+    possessed part names its owner ("a horse's head", like "the back of a truck").
+
+    "the back of a truck", "one of the men": the owner is the referent, so each part's "of"
+    is followed to its owner's phrase, and a phrase with no head falls back to the one that
+    led to it. A loop, not recursion: a chain of parts ("the left of the left of ...") is as
+    long as the text."""
+    toks = _possessive_marks(toks)  # idempotent, so once for every phrase of the chain
+    chain: list[list[Tok]] = []
+    while True:
+        toks = _without_fillers(toks)
+        k = _owner_of(toks)
+        if k is None:
+            break
+        chain.append(toks)
+        toks = toks[k + 1:]
+    head = _phrase_head(toks, landmark)
+    while head is None and chain:
+        head = _phrase_head(chain.pop(), landmark)
+    return head
+
+
+def _without_fillers(toks: list[Tok]) -> list[Tok]:
     start = 0
     while start < len(toks) - 1 and toks[start].lower in lx.LEADING_FILLERS \
             and not (toks[start].lower in lx.PICTURE_FILLERS and toks[start + 1].lower not in lx.LEADING_FILLERS):
         start += 1
-    toks = toks[start:]
-    # "the back of a truck", "one of the men": the owner is the referent
+    return toks[start:] if start else toks
+
+
+def _owner_of(toks: list[Tok]) -> int | None:
+    """The position of the "of" after a part word near the start ("the back of"), if any."""
     for k, t in enumerate(toks[:6]):
         part = toks[k - 1].lower if k > 0 else ""
         if t.lower == "of" and (part in lx.OWNER_PARTS or part[:-1] in lx.OWNER_PARTS) \
                 and (_picture_of(toks[:k]) or _part_prefix(toks[:k - 1])):
-            owner = _head_heuristic(toks[k + 1:], landmark)
-            if owner is not None:
-                return owner
+            return k
         if t.lower in lx.PREPOSITIONS or (t.lower in lx.CLAUSE_WORDS and t.lower != "and"):
-            break
+            return None
+    return None
+
+
+def _phrase_head(toks: list[Tok], landmark: bool) -> Tok | None:
+    """The head of the first simple noun phrase of the words."""
     span: list[Tok] = []
+    describers = _Describers(span)
     for k, t in enumerate(toks):
         if span and t.lower in POSSESSIVE_MARKS and _possessed_after(toks, k):
             if not landmark and _possessed_part(toks, k):
                 break  # "a horse's head": the owner
             span = []  # "the cat's water dish", "under the man's arm": the possessed noun
+            describers = _Describers(span)
             continue
-        if span and _ends_phrase(toks, k, span):
+        if span and _ends_phrase(toks, k, describers):
             break
         span.append(t)
     nouns = [t for t in span if is_noun_like(t)]
@@ -182,11 +210,31 @@ def _head_heuristic(toks: Sequence[Tok], landmark: bool = False) -> Tok | None:
 POSSESSIVE_MARKS = ("'s", "’s")
 
 
-def _only_describers(span: Sequence[Tok]) -> bool:
-    """Adjectives, counts and hyphenated modifiers only, so far ("two silver", "high - end")."""
-    return all(_adjective_only(t.lower) or t.lower in ("and", ",", "/", "&", *HYPHENS)
-               or t.lower in lx.NON_HEADS or t.lower.isdigit() or _hyphenated(span, n)
-               for n, t in enumerate(span))
+class _Describers:
+    """Are a growing span's words adjectives, counts and hyphenated modifiers only, so far
+    ("two silver", "high - end")? A word's answer is final once the word after it is in
+    the span, so each word is checked once, however long a run of describers grows
+    ("and and and ..." would otherwise cost time quadratic in its length)."""
+
+    __slots__ = ("span", "known")
+
+    def __init__(self, span: list[Tok]):
+        self.span, self.known = span, 0  # span[:known] are describers, each with its neighbours
+
+    def __call__(self) -> bool:
+        span = self.span
+        for n in range(self.known, len(span)):
+            if not _describer(span, n):
+                return False
+            if n < len(span) - 1:
+                self.known = n + 1
+        return True
+
+
+def _describer(span: Sequence[Tok], n: int) -> bool:
+    w = span[n].lower
+    return _adjective_only(w) or w in ("and", ",", "/", "&", *HYPHENS) or w in lx.NON_HEADS \
+        or w.isdigit() or _hyphenated(span, n)
 
 
 def _hyphenated(span: Sequence[Tok], n: int) -> bool:
@@ -212,7 +260,7 @@ def _possessed_part(toks: Sequence[Tok], k: int) -> bool:
     return False
 
 
-def _ends_phrase(toks: Sequence[Tok], k: int, span: list[Tok]) -> bool:
+def _ends_phrase(toks: Sequence[Tok], k: int, describers: _Describers) -> bool:
     w = toks[k].lower
     nxt = toks[k + 1].lower if k + 1 < len(toks) else ""
     if (toks[k - 1].lower if k else "", w) in lx.PRENOMINAL_PHRASES:
@@ -223,7 +271,7 @@ def _ends_phrase(toks: Sequence[Tok], k: int, span: list[Tok]) -> bool:
         return True  # "a chair far away from the door"
     if w in lx.IDENTIFIER_WORDS and nxt[:1].isdigit():
         return True  # "bus number 908989": the identifier follows the noun
-    if w in (",", "/", "and", "&", "-") and _only_describers(span):
+    if w in (",", "/", "and", "&", "-") and describers():
         return False  # "a blue , white and grey tie", "two silver , red and white trains"
     if w in ("and", "or", "&"):
         return nxt in lx.DETERMINERS or nxt in lx.POSSESSIVES

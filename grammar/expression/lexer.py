@@ -15,7 +15,7 @@ from grammar import lexicon as lx
 from grammar.expression.places import (
     away_from_landmark, others_at, part_at, scene_at, sided_part_at, starts_noun, word_ahead,
 )
-from grammar.expression.tables import Tables
+from grammar.expression.tables import Tables, numeric_lexeme
 from grammar.expression.tokens import Tok
 from primitives import Registry
 
@@ -69,13 +69,13 @@ _set_cat, _set_toks, _set_value, _set_lower = (getattr(Chunk, name).__set__ for 
 
 def lex(toks: Sequence[Tok], tables: Tables, registry: Registry) -> list[Chunk]:
     """Categorise the words, left to right (a relation may take back the adverb before it)."""
-    lowers = [t.lower for t in toks]
+    lowers = _Words([t.lower for t in toks])
     chunks: list[Chunk] = []
     i, n = 0, len(toks)
     starts = tables.sizes  # a word starting no table phrase matches none
     while i < n:
         word = lowers[i]
-        size, cats = match(lowers, i, tables) if word in starts else (1, _NO_MATCH)
+        size, cats = match(lowers, i, tables) if word in starts or word[0] in _DIGITS else (1, _NO_MATCH)
         if not cats and word not in _SPECIAL_WORDS and (not chunks or chunks[-1].cat not in _DIRECTIONAL):
             # what _categorise decides for it: Chunk("WORD", (toks[i],), None, word), made
             # the way _make does, inlined (one per word)
@@ -98,10 +98,12 @@ def only_words(toks: Sequence[Tok], tables: Tables) -> bool:
     """Would ``lex`` read every word as a plain WORD without a second look (no word starts
     a table phrase or is special)? Then its chunks need not be made."""
     lowers = {t.lower for t in toks}
-    return lowers.isdisjoint(tables.sizes) and lowers.isdisjoint(_SPECIAL_WORDS)
+    return lowers.isdisjoint(tables.sizes) and lowers.isdisjoint(_SPECIAL_WORDS) \
+        and not any(numeric_lexeme(w) for w in lowers if w[0] in _DIGITS)
 
 
 _NO_MATCH: dict[str, Any] = {}
+_DIGITS = frozenset("0123456789")  # an ordinal in digits ("11th") starts with one
 # A word in no table is a plain WORD unless it is one of these or follows a direction.
 _SPECIAL_WORDS = frozenset(lx.CAMERA_SUPERLATIVES) | lx.COMPARATIVE_WORDS | {"in"}
 _DIRECTIONAL = ("DIR", "PART")
@@ -116,20 +118,72 @@ def match(lowers: Sequence[str], i: int, tables: Tables) -> tuple[int, dict[str,
             cats = tables.lexemes.get(tuple(lowers[i:i + size]))
             if cats:
                 return size, cats
-    return 1, _NO_MATCH
+    word = lowers[i]
+    return 1, numeric_lexeme(word) if word[0] in _DIGITS else _NO_MATCH  # "11th": an ordinal in digits
 
 
-def _is_dir_ahead(lowers: Sequence[str], j: int, tables: Tables, through_determiners: bool = True) -> bool:
-    """Does a direction (possibly after intensifiers / a determiner) start at j?"""
-    while j < len(lowers):
-        size, cats = match(lowers, j, tables)
-        if "dir" in cats and not ("int" in cats and _is_dir_ahead(lowers, j + size, tables)):
-            return True
-        if "int" in cats or through_determiners and lowers[j] in lx.DETERMINERS:
-            j += size
+class _Words(list):
+    """The lower-cased words of one ``lex`` call, with what is worked out about them once
+    (so that questions about the words ahead cost time linear in the text's length)."""
+
+    # set on first use (list's own constructor makes one: lex makes one per expression)
+    __slots__ = ("ahead", "_opener")
+
+    def answers(self) -> dict[tuple[int, bool], bool]:
+        """_is_dir_ahead's answers so far."""
+        try:
+            return self.ahead
+        except AttributeError:
+            self.ahead = {}
+            return self.ahead
+
+    def opener_before(self, i: int) -> bool:
+        """Does a word opening another object's phrase ("with", "holding") come before i?"""
+        try:
+            opener = self._opener
+        except AttributeError:
+            opener = self._opener = next((k for k, w in enumerate(self) if w in lx.IN_CLAUSE_OPENERS), len(self))
+        return opener < i
+
+
+def _is_dir_ahead(lowers: _Words, j: int, tables: Tables, through_determiners: bool = True) -> bool:
+    """Does a direction (possibly after intensifiers / a determiner) start at j? A word that
+    is both a direction and an intensifier ("furthest") is the intensifier when a direction
+    follows it. Worked out with a stack of pending positions, each answer kept: a run of
+    such words is as long as the text, too long for recursion or for rescanning."""
+    memo = lowers.answers()
+    start = (j, through_determiners)
+    pending = [start]
+    while pending:
+        key = pending[-1]
+        if key in memo:
+            pending.pop()
             continue
-        return False
-    return False
+        j, det = key
+        if j >= len(lowers):
+            memo[key] = False
+            continue
+        size, cats = match(lowers, j, tables)
+        if "dir" in cats:
+            if "int" not in cats:
+                memo[key] = True
+                continue
+            after = memo.get((j + size, True))
+            if after is None:
+                pending.append((j + size, True))
+                continue
+            if not after:
+                memo[key] = True
+                continue
+        if "int" in cats or det and lowers[j] in lx.DETERMINERS:
+            after = memo.get((j + size, det))
+            if after is None:
+                pending.append((j + size, det))
+                continue
+            memo[key] = after
+        else:
+            memo[key] = False
+    return memo[start]
 
 
 def _categorise(lowers, i, size, cats, chunks, tables, registry, toks) -> Chunk:
@@ -181,11 +235,11 @@ def _categorise(lowers, i, size, cats, chunks, tables, registry, toks) -> Chunk:
     return Chunk("WORD", span[:1])
 
 
-def _contains_object(lowers: Sequence[str], i: int, tables: Tables) -> bool:
+def _contains_object(lowers: _Words, i: int, tables: Tables) -> bool:
     """Is "in" at i containment in an object ("a man in a car", "the cat in the chair"), not
     clothing, colour, scene or area ("in a red shirt", "in the snow"), and not inside another
     object's with-phrase ("plant with a rose in a pot")?"""
-    if any(w in lx.IN_CLAUSE_OPENERS for w in lowers[:i]):
+    if lowers.opener_before(i):
         return False
     j = i + 1
     if j >= len(lowers) or not (lowers[j] in lx.DETERMINERS or lowers[j] in lx.POSSESSIVES):
@@ -199,7 +253,7 @@ def _contains_object(lowers: Sequence[str], i: int, tables: Tables) -> bool:
     if not words or words[-1] in lx.COLORS:
         return False
     for w in words:  # "in the far left", "in the top corner": a place; "the smaller pot": an object
-        cats = tables.lexemes.get((w,), _NO_MATCH)
+        cats = tables.lexeme(w)
         if "int" in cats or "ord" in cats and w == words[-1] \
                 or "dir" in cats and tables.axes.get(cats["dir"]) not in GROUP_SIZE_AXES:
             return False
@@ -261,7 +315,7 @@ def _spatial_in_context(lowers: Sequence[str], i: int, size: int, tables: Tables
     word = lowers[i]
     back = i - 1
     while back >= 0 and (lowers[back] in lx.DETERMINERS or lowers[back] in lx.LOCATIVES
-                         or "int" in tables.lexemes.get((lowers[back],), {})):
+                         or "int" in tables.lexeme(lowers[back])):
         back -= 1
     before = lowers[back] if back >= 0 else ""
     if i > 0 and lowers[i - 1] in lx.POSSESSIVES:
@@ -282,7 +336,7 @@ def _spatial_in_context(lowers: Sequence[str], i: int, size: int, tables: Tables
         anchors = lx.LOCATIVES | lx.INTENSIFIERS | {"from", ",", "and"}
 
         def anchored(word: str) -> bool:
-            lexeme = tables.lexemes.get((word,), {})
+            lexeme = tables.lexeme(word)
             # after a relation word it starts a landmark: "under the bottom red triangle"
             return not word or word in anchors or any(c in lexeme for c in ("dir", "ord", "rel"))
 

@@ -1,8 +1,8 @@
 """Stage 5, parse: the LALR grammar ``expression.lark`` over the categorised chunks.
 
-The parser is fed one token per chunk, its category, and a spatial chunk the parser
-cannot take where it stands (asked of the parse table, as Lark's contextual lexer does)
-is fed as a plain ``WORD``. Should even a word not fit, the parse is retried with that
+The parser is fed one token per chunk, its category, through Lark's public interactive
+parser (``Lark.parse_interactive``: ``feed_token``, ``choices``, ``accepts``), and a spatial
+chunk the parser cannot take where it stands is fed as a plain ``WORD``. Should even a word not fit, the parse is retried with that
 chunk and the function words before it read as words, so every expression parses. The
 tree is turned into Phrase/Tail records while it is built (Lark's ``transformer=``
 option), so there is no second pass over a tree. The grammar sees only categories, so
@@ -19,8 +19,9 @@ from importlib import resources
 from typing import Sequence
 
 from lark import Lark, Token, Transformer
+from lark.exceptions import UnexpectedToken
 from lark.lexer import Lexer
-from lark.parsers.lalr_analysis import Shift
+from lark.parsers.lalr_analysis import Shift  # what choices() names a shift: the one name used from outside Lark's public API (tested)
 
 from grammar.expression.lexer import Chunk
 
@@ -123,7 +124,7 @@ class _ToIR(Transformer):
 
 class _Tables(Lexer):
     """Lark needs a lexer class to build the LALR tables; the compiler feeds the parser
-    itself (``_read``), one category per chunk."""
+    itself (``_attempt``), one category per chunk."""
 
     def __init__(self, lexer_conf=None):
         pass
@@ -204,10 +205,12 @@ def _reading(cats: tuple[str, ...]) -> tuple[tuple[str, ...], Phrase | None, tup
     and the referent's phrase and the tails, their chunks given as indices. A spatial
     category the parser has no action for where it stands is read as ``WORD``; should even
     a word not fit, the parse is retried with that chunk and the function words before it
-    read as words. Raises RuntimeError only if all-words does not parse (the grammar
+    read as words. Each retry parses the whole sequence again, so after ``MAX_RETRIES``
+    (dev expressions need at most 2) every chunk is read as a word: the time stays linear in
+    the text's length. Raises RuntimeError only if all-words does not parse (the grammar
     makes that unreachable)."""
     reading = list(cats)
-    for _ in range(len(reading) + 1):
+    for _ in range(min(len(reading), MAX_RETRIES) + 1):
         result = _attempt(reading)
         if not isinstance(result, int):
             target, tails = result
@@ -217,109 +220,78 @@ def _reading(cats: tuple[str, ...]) -> tuple[tuple[str, ...], Phrase | None, tup
         while j > 0 and reading[j - 1] in _LEADING_FUNCTION:
             j -= 1
             reading[j] = "WORD"
-    raise RuntimeError("expression grammar did not converge")  # unreachable: all-WORD parses
+    reading = ["WORD"] * len(cats)
+    result = _attempt(reading)
+    if isinstance(result, int):
+        raise RuntimeError("expression grammar did not converge")  # unreachable: all-WORD parses
+    return tuple(reading), result[0], result[1]
+
+
+MAX_RETRIES = 32
 
 
 def _attempt(cats: list[str]):
-    """One LALR pass over the categories (Lark's tables and callbacks, fed here: one token
-    per chunk, its value the chunk's index): the parse result, or the index of the chunk
-    to read as a word."""
-    states, start, end_state, shift_callbacks = _lalr_tables()
-    state_stack: list = [start]
-    value_stack: list = []
+    """One LALR pass over the categories, through Lark's public interactive parser (one
+    token per chunk, its value the chunk's index): the parse result, or the index of the
+    chunk to read as a word. A spatial category the parser would not accept where it stands
+    (``accepts()``: after the reductions it implies, LALR tables may reduce on a lookahead
+    they then cannot shift) is fed as a word."""
+    parser = expression_parser().parse_interactive()
+    node = _ACCEPTS
     for k, cat in enumerate(cats):
-        if cat != "WORD" and not _shifts(states, state_stack, cat):
+        if cat != "WORD" and not _shifts(parser, node, cat):
             cat = cats[k] = "WORD"
-        token = _token(cat, k)
-        if _feed(states, shift_callbacks, end_state, state_stack, value_stack, token) is _FAILED:
+        try:
+            parser.feed_token(Token(cat, k))
+        except UnexpectedToken:
             return k
-    result = _feed(states, shift_callbacks, end_state, state_stack, value_stack, _token("$END", -1), True)
-    if result is _FAILED:
+        node = _child(node, cat)
+    try:
+        return parser.feed_token(Token("$END", ""))
+    except UnexpectedToken:
         spatial = [k for k, cat in enumerate(cats) if cat != "WORD"]
         return spatial[-1] if spatial else len(cats) - 1
-    return result
 
 
-@lru_cache(maxsize=1)
-def _lalr_tables():
-    """Lark's LALR tables of expression.lark, keyed by plain strings (Lark's keys are its
-    Token objects, whose ``__eq__`` runs in Python on every lookup): state -> symbol ->
-    (True, next state) to shift or go to, or (False, (size, callback, symbol)) to reduce
-    ``size`` values to ``symbol`` with the rule's callback; the start and end states; the
-    callbacks of shifted terminals, if any."""
-    lalr = expression_parser().parser.parser.parser
-    table, callbacks = lalr.parse_table, lalr.callbacks
-    states = {
-        state: {str(symbol): (True, arg) if kind is Shift
-                else (False, (len(arg.expansion), callbacks[arg], str(arg.origin.name)))
-                for symbol, (kind, arg) in actions.items()}
-        for state, actions in table.states.items()
-    }
-    shift_callbacks = {str(k): v for k, v in callbacks.items() if isinstance(k, str)}
-    return states, table.start_states["start"], table.end_states["start"], shift_callbacks
+# What the parser accepts after each sequence of categories fed to it (LALR is deterministic,
+# so the sequence decides it): a trie walked in step with the feeding, category -> the node
+# after it, key None -> the terminals accepted there (``accepts()`` copies the parser once per
+# terminal: the costliest call of a parse, asked again by every retry and every expression
+# that starts alike). Forgotten when it grows past _MAX_NODES.
+_ACCEPTS: dict = {}
+_MAX_NODES = 50_000
+_nodes = [0]
 
 
-_FAILED = object()
+def _shifts(parser, node: dict, cat: str) -> bool:
+    """Would the parser, where it stands, shift ``cat``? No action: no; a shift: yes; a
+    reduction: ask ``accepts()`` (LALR tables may reduce on a lookahead they then cannot shift)."""
+    action = parser.choices().get(cat)
+    if action is None:
+        return False
+    return action[0] is Shift or cat in _accepted(node, parser)
 
 
-def _token(cat: str, k: int) -> Token:
-    """A token of category ``cat`` whose value is chunk index ``k``: only ``type`` and
-    ``value`` are read here (Lark's constructor, with positions, costs several times more)."""
-    token = _str_new(Token, "")
-    token.type = cat
-    token.value = k
-    return token
+def _accepted(node: dict, parser) -> frozenset[str]:
+    accepted = node.get(None)
+    if accepted is None:
+        accepted = node[None] = frozenset(parser.accepts())
+    return accepted
 
 
-_str_new = str.__new__
-
-
-def _feed(states, shift_callbacks, end_state, state_stack: list, value_stack: list, token: Token,
-          is_end: bool = False):
-    """Lark's ``ParserState.feed_token`` over ``_lalr_tables``, answering _FAILED where it
-    raises UnexpectedToken."""
-    cat = token.type
-    while True:
-        action = states[state_stack[-1]].get(cat)
-        if action is None:
-            return _FAILED
-        shift, arg = action
-        if shift:
-            state_stack.append(arg)
-            value_stack.append(token if cat not in shift_callbacks else shift_callbacks[cat](token))
-            return None
-        size, callback, symbol = arg
-        if size:
-            items = value_stack[-size:]
-            del state_stack[-size:]
-            del value_stack[-size:]
-        else:
-            items = []
-        value = callback(items)
-        state_stack.append(states[state_stack[-1]][symbol][1])
-        value_stack.append(value)
-        if is_end and state_stack[-1] == end_state:
-            return value
-
-
-def _shifts(states, stack: list, terminal: str) -> bool:
-    """Would the parser, in this state, shift ``terminal`` (after the reductions it implies)?
-    LALR tables may reduce on a lookahead that then cannot be shifted, so the reductions
-    are followed on a copy of the state stack."""
-    stack = list(stack)
-    while True:
-        action = states[stack[-1]].get(terminal)
-        if action is None:
-            return False
-        shift, arg = action
-        if shift:
-            return True
-        size, _, symbol = arg
-        if size:
-            del stack[-size:]
-        stack.append(states[stack[-1]][symbol][1])
+def _child(node: dict, cat: str) -> dict:
+    child = node.get(cat)
+    if child is None:
+        if _nodes[0] >= _MAX_NODES:
+            _ACCEPTS.clear()  # a walk under way keeps its own branch
+            _nodes[0] = 0
+        child = node[cat] = {}
+        _nodes[0] += 1
+    return child
 
 
 def clear_caches() -> None:
     """Forget the memoised readings (benchmarks time a cold pass)."""
     _reading.cache_clear()
+    _ACCEPTS.clear()
+    _nodes[0] = 0

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from grammar import lexicon as lx
+from grammar.ordinals import numeric_ordinal
 from primitives import Registry
 
 
@@ -27,6 +28,23 @@ class Tables:
 
     def opposite(self, superlative: str) -> str:
         return self.opposites.get(superlative, superlative)
+
+    def lexeme(self, word: str) -> dict[str, Any]:
+        """The categories of a one-word phrase (an ordinal in digits, "11th", is in no table)."""
+        cats = self.lexemes.get((word,))
+        if cats is None:
+            return numeric_lexeme(word)
+        return cats
+
+
+_NO_CATS: dict[str, Any] = {}
+_DIGITS = frozenset("0123456789")
+
+
+def numeric_lexeme(word: str) -> dict[str, Any]:
+    """{"ord": (n, False)} for an ordinal in digits ("11th"), else no categories."""
+    n = numeric_ordinal(word) if word[:1] in _DIGITS else None
+    return _NO_CATS if n is None else {"ord": (n, False)}
 
 
 # id(registry) -> (registry, its version, tables); the registry is held so its id stays unique

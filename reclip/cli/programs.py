@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
 
 from grammar import Program, compile_expression
-from grammar.ast import And, Find, Node, Ordinal, Relate, Superlative
+from grammar.forms import node_json, pretty_program, program_json  # noqa: F401 (node_json: read from here)
 from primitives import REGISTRY
-from reclip.report.explain import explain, pretty_program
+from reclip.report.explain import explain
 
 COMMANDS = ("compile", "relations")
 
@@ -68,32 +67,6 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 def compile_text(expression: str, spacy_model: str | None = None) -> Program:
     return compile_expression(expression, spacy_model=spacy_model, registry=REGISTRY)
-
-
-def node_json(node: Node) -> dict[str, Any]:
-    """A program node as a JSON-ready tree."""
-    if isinstance(node, Find):
-        out: dict[str, Any] = {"type": "find", "text": node.text}
-        if node.head is not None:
-            out["head"] = node.head
-        return out
-    if isinstance(node, Relate):
-        return {"type": "relate", "relation": node.relation, "target": node_json(node.target),
-                "landmarks": [node_json(n) for n in node.landmarks]}
-    if isinstance(node, Superlative):
-        return {"type": "superlative", "kind": node.kind, "arg": node_json(node.arg)}
-    if isinstance(node, Ordinal):
-        return {"type": "ordinal", "n": node.n, "kind": node.kind, "arg": node_json(node.arg)}
-    if isinstance(node, And):
-        return {"type": "and", "args": [node_json(n) for n in node.args]}
-    raise TypeError(f"not a program node: {node!r}")
-
-
-def program_json(program: Program) -> dict[str, Any]:
-    return {"program": str(program), "source": program.source, "notes": list(program.notes),
-            "target": str(program.target), "tree": node_json(program.root)}
-
-
 
 
 PRIMITIVE_GROUPS = {  # primitive kind -> (title, usage)

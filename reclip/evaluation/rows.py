@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from grammar.ast import Node, Ordinal, Relate, Superlative, walk
+from grammar.forms import STRUCTURE_KINDS as KINDS  # noqa: F401 (read from here)
+from grammar.forms import node_key, structure_kind  # noqa: F401 (structure_kind: read from here)
 from interpreter import Result
 from primitives import iou
 from reclip.datasets import RefRecord
@@ -15,22 +16,6 @@ from reclip.masks import decode_mask, encode_mask
 from reclip.report.diagnose import diagnose
 
 IOU_THRESHOLD = 0.5          # correct when IoU > 0.5 (ReCLIP's rule)
-KINDS = ("none", "relation", "superlative", "ordinal", "between", "nested")
-SPATIAL = (Relate, Superlative, Ordinal)
-
-
-def structure_kind(root: Node | None) -> str:
-    """``none`` (no spatial operation), ``relation``, ``superlative``, ``ordinal``,
-    ``between`` (a ternary relation) or ``nested`` (more than one spatial operation)."""
-    ops = [n for n in walk(root) if isinstance(n, SPATIAL)] if root is not None else []
-    if not ops:
-        return "none"
-    if len(ops) > 1:
-        return "nested"
-    op = ops[0]
-    if isinstance(op, Relate):
-        return "between" if len(op.landmarks) == 2 else "relation"
-    return "superlative" if isinstance(op, Superlative) else "ordinal"
 
 
 def base_row(record: RefRecord, program: str | None, kind: str) -> dict[str, Any]:
@@ -79,15 +64,7 @@ def failure_cause(result: Result, record: RefRecord, boxes: np.ndarray, correct:
     d = diagnose(result, list(record.gold_box))
     if d.lost_at is None:
         return "find"
-    return node_name(result.trace.steps[d.lost_at].node)
-
-
-def node_name(node: Node) -> str:
-    if isinstance(node, Relate):
-        return f"relate:{node.relation}"
-    if isinstance(node, (Superlative, Ordinal)):
-        return f"{type(node).__name__.lower()}:{node.kind}"
-    return type(node).__name__.lower()
+    return node_key(result.trace.steps[d.lost_at].node)
 
 
 def mask_row(record: RefRecord, predicted: np.ndarray | None) -> dict[str, Any]:

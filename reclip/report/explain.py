@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from grammar.ast import And, Find, Node, Ordinal, Program, Relate, Superlative
-from interpreter.trace import node_label
+from grammar.ast import And, Find, Node, Program
+from grammar.forms import node_label, pretty_program  # noqa: F401 (pretty_program: read from here)
 from primitives import Registry
 
 
@@ -56,24 +56,3 @@ def _whole_expression_find(program: Program) -> Node | None:
             and root.args[0].text == " ".join(program.source.split()):
         return root.args[0]
     return None
-
-
-def pretty_program(node: Node | Program, width: int = 88, indent: str = "") -> str:
-    """Program text laid out for editing: a call that does not fit in ``width`` puts each
-    argument on its own indented line. ``parse_program`` reads it back unchanged."""
-    if isinstance(node, Program):
-        node = node.root
-    flat = str(node)
-    if len(indent) + len(flat) <= width or not node.children:
-        return indent + flat
-    inner = indent + "    "
-    if isinstance(node, Relate):
-        head, args = "relate(", [pretty_program(node.target, width, inner), inner + node.relation,
-                                 *(pretty_program(n, width, inner) for n in node.landmarks)]
-    elif isinstance(node, Superlative):
-        head, args = "superlative(", [inner + node.kind, pretty_program(node.arg, width, inner)]
-    elif isinstance(node, Ordinal):
-        head, args = "ordinal(", [inner + str(node.n), inner + node.kind, pretty_program(node.arg, width, inner)]
-    else:
-        head, args = "and(", [pretty_program(n, width, inner) for n in node.args]
-    return f"{indent}{head}\n" + ",\n".join(args) + f"\n{indent})"

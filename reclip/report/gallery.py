@@ -10,12 +10,12 @@ from typing import Mapping, Sequence
 
 from PIL import Image
 
+from grammar.forms import pretty_program
 from interpreter import Result
 from reclip.files import load_image, make_folder, save_image, write_text
 from reclip.proposals.io import write_proposals
 from reclip.report.diagnose import diagnose, salient
 from reclip.report.draw import draw_result
-from reclip.report.explain import pretty_program
 from reclip.report.html import escape as _e, num as _num, page
 from reclip.report.links import app_url
 from reclip.report.trace import write_trace_html

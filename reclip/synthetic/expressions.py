@@ -94,12 +94,13 @@ class _Geometry:
 
     def __init__(self, scene: Scene):
         b = scene.boxes
+        self.boxes = b
         self.cx, self.cy, self.area = centres_x(b), centres_y(b), areas(b)
         self.between = REGISTRY.matrix("between", b)
 
     def key(self, superlative: str) -> np.ndarray:
-        return {"leftmost": -self.cx, "rightmost": self.cx, "topmost": -self.cy,
-                "bottommost": self.cy, "largest": self.area, "smallest": -self.area}[superlative]
+        """The superlative's key as the registry computes it (larger = more so)."""
+        return REGISTRY.key(superlative, self.boxes)
 
     def holds(self, relation: str, i: int, j: int, margin: float = MARGIN) -> bool:
         if relation == "left_of":

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from grammar.expression import blank_nlp, text_tokens
-from grammar.expression.tokens import _PIECES, clear_caches, doc_tokens, lookup_lemma
+from grammar.expression.tokens import _PIECES, clear_caches, doc_tokens, lookup_lemma, make_doc
 
 # Pieces that exercise spaCy's prefixes, suffixes, infixes and special cases, hyphens and
 # non-ASCII; texts made of them are joined by single spaces (the per-piece path) or not.
@@ -21,7 +21,7 @@ def _fields(toks):
 
 
 def _doc_path(text):
-    return _fields(doc_tokens(blank_nlp().make_doc(text), lookup_lemma))
+    return _fields(doc_tokens(make_doc(blank_nlp(), text), lookup_lemma))
 
 
 @settings(max_examples=300, deadline=None)
