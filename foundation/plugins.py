@@ -90,12 +90,10 @@ def origin_of(entry: Any) -> Origin:
 
 
 def definition_target(entry: Any) -> Any:
-    """The function an entry wraps (a primitive's ``fn``, a method's ``run``), or the entry itself."""
-    for attribute in ("fn", "run"):
-        inner = getattr(entry, attribute, None)
-        if callable(inner):
-            return inner
-    return entry
+    """The function an entry wraps, by Python's ``__wrapped__`` convention (a primitive's ``fn``,
+    a method's ``run``, a dataset format's ``load``), or the entry itself."""
+    inner = getattr(entry, "__wrapped__", None)
+    return inner if callable(inner) else entry
 
 
 def definition(entry: Any) -> dict[str, Any]:

@@ -52,6 +52,11 @@ class Primitive:
     axis: str | None = None
 
     @property
+    def __wrapped__(self) -> Callable[..., np.ndarray]:
+        """The registered function (where listings find the definition)."""
+        return self.fn
+
+    @property
     def landmarks(self) -> int:
         """How many landmark arguments a relate() node of this primitive takes."""
         return {"relation": 1, "ternary": 2, "superlative": 0}[self.kind]

@@ -72,6 +72,11 @@ class DatasetFormat:
     default_out: Optional[str] = None
 
     @property
+    def __wrapped__(self) -> Loader:
+        """The loader (where listings find the definition)."""
+        return self.load
+
+    @property
     def module(self) -> str:
         """The module that defines the loader: importing it registers the format (Ray workers do)."""
         return self.load.__module__

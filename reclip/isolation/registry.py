@@ -58,6 +58,11 @@ class IsolationMethod:
     options: tuple[tuple[str, Any], ...] = ()
     check: Callable[[Mapping[str, Any]], None] | None = field(default=None, repr=False)
 
+    @property
+    def __wrapped__(self) -> Callable[..., Any]:
+        """The registered function (where listings find the definition)."""
+        return self.run
+
     def runs_on(self, tower_family: str | None) -> bool:
         """Whether a model with this image-tower family can run the method."""
         return self.towers is None or tower_family in self.towers
