@@ -55,7 +55,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     elif args.explain:
         print(program)
         print()
-        print(explain(program, args.expression, REGISTRY))
+        print(explain(program, args.expression))
     elif args.pretty:
         print(pretty_program(program))
     else:

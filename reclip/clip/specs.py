@@ -1,4 +1,4 @@
-"""Model specs: one string names a CLIP model. Four explicit forms (``ModelSpec.form``):
+"""Model specs: one string names a CLIP model, in one of four forms:
 
 - ``"tag"``: ``"ViT-B-32:openai"``, ``"RN50x16:openai"``: an open_clip architecture name and a
   pretrained tag (``open_clip.list_pretrained()``). ReCLIP's ``"ViT-B/32"`` spelling
@@ -49,15 +49,6 @@ class ModelSpec:
     arch: str | None
     tag: str | None = None
     path: Path | None = None
-
-    @property
-    def form(self) -> str:
-        """Which of the four forms this is: "synthetic", "checkpoint", "file" or "tag"."""
-        if self.text == SYNTHETIC:
-            return "synthetic"
-        if self.path is not None:
-            return "checkpoint" if self.arch is None else "file"
-        return "tag"
 
 
 def _looks_like_path(s: str) -> bool:

@@ -25,7 +25,6 @@ class Diagnosis:
     """The gold proposal (if any), whether the answer is right, and why not."""
 
     gold_index: int | None
-    gold_iou: float | None        # IoU of the gold box with the gold proposal (or the best one)
     answer_iou: float | None      # IoU of the answer's box with the gold box
     correct: bool | None
     sentences: list[str]
@@ -47,7 +46,7 @@ def diagnose(result: Result, gold_box: Sequence[float] | None) -> Diagnosis:
     steps = result.trace.steps
     boxes = np.array([p.box for p in result.graph.proposals], dtype=np.float64)
     if gold_box is None:
-        return Diagnosis(None, None, None, None, [], None)
+        return Diagnosis(None, None, None, [], None)
     gold, best, best_iou = gold_proposal(boxes, gold_box)
     gold_arr = validate_boxes(gold_box, "gold box")
     answer_iou = float(iou(np.asarray(result.box, dtype=np.float64)[None, :], gold_arr)[0])
@@ -55,10 +54,10 @@ def diagnose(result: Result, gold_box: Sequence[float] | None) -> Diagnosis:
     if gold is None:
         missed = (f"No proposal overlaps the gold box with IoU > {CORRECT_IOU} (the best, #{best}, has "
                   f"IoU {best_iou:.2f}): the proposals missed the object, so no program could find it.")
-        return Diagnosis(None, best_iou, answer_iou, correct, [missed], None, missed)
+        return Diagnosis(None, answer_iou, correct, [missed], None, missed)
     if correct:
         right = f"Correct: the answer #{result.index} matches the gold box (IoU {answer_iou:.2f})."
-        return Diagnosis(gold, best_iou, answer_iou, True, [right], None, right)
+        return Diagnosis(gold, answer_iou, True, [right], None, right)
     sentences = [f"Wrong: the answer is #{result.index}; the gold object is #{gold} "
                  f"(p {result.scores[gold]:.3f} at the end)."]
     misled: list[str] = []   # finds that preferred another proposal
@@ -95,7 +94,7 @@ def diagnose(result: Result, gold_box: Sequence[float] | None) -> Diagnosis:
         last = headline = (f"No single node removed the gold #{gold}: none cut its share by half; "
                            "it lost by small margins along the way.")
     sentences.append(last)
-    return Diagnosis(gold, best_iou, answer_iou, False, sentences, lost_at, headline)
+    return Diagnosis(gold, answer_iou, False, sentences, lost_at, headline)
 
 
 def referent_chain(steps: list[TraceStep]) -> set[int]:

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from grammar.ast import And, Find, Node, Program
 from grammar.forms import node_label, pretty_program  # noqa: F401 (pretty_program: read from here)
-from primitives import Registry
 
 
-def explain(program: Program, expression: str, registry: Registry | None = None) -> str:
+def explain(program: Program, expression: str) -> str:
     """Which words of the expression became which node, drawn as underlines.
 
     The spans are the ones the compiler recorded on each node (``node.span``); a node
-    with none (an implied "object", or a program written by hand) says so. ``registry``
-    is accepted for existing callers; spans need none.
+    with none (an implied "object", or a program written by hand) says so.
     """
     width = len(expression)
     lines = [expression]

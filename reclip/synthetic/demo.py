@@ -5,13 +5,11 @@ with the bundled model (``reclip/assets/synthetic.pt``), prints each expression,
 program and the chosen box, and writes one PNG per expression with the proposals
 numbered and the answer drawn. Nothing is downloaded.
 
-The bundled scene is scene ``DEMO_SCENE`` of ``reclip synth --seed DEMO_SEED``;
-:func:`write_demo_assets` rewrites it.
+The bundled scene is scene ``DEMO_SCENE`` of ``reclip synth --seed DEMO_SEED``.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
@@ -21,13 +19,11 @@ from PIL import Image
 
 from interpreter import Proposal
 from primitives import ReclipError
-from reclip.files import load_image, make_folder, read_json, write_text
+from reclip.files import load_image, make_folder, read_json
 from reclip.locator import Locator
 from reclip.proposals.io import read_proposals
 from reclip.report.draw import draw_result
 from reclip.scoring import DEFAULT_METHODS
-from reclip.synthetic.dataset import scene_records
-from reclip.synthetic.expressions import generate
 
 DEMO_ASSETS = Path(__file__).resolve().parent.parent / "assets" / "demo"
 DEFAULT_OUT = Path("out") / "demo"
@@ -43,19 +39,6 @@ def demo_scene(assets: Path = DEMO_ASSETS) -> tuple[Image.Image, list[Proposal],
     except (ReclipError, OSError) as exc:
         raise ReclipError(f"the bundled demo scene in {assets} is missing or broken: {exc}") from None
     return image, proposals, expressions
-
-
-def write_demo_assets(assets: Path = DEMO_ASSETS, seed: int = DEMO_SEED, index: int = DEMO_SCENE) -> None:
-    """Regenerate the bundled scene from the synthetic generator."""
-    _, scene, exprs = next(generate(seed, 1, start=index))
-    assets.mkdir(parents=True, exist_ok=True)
-    scene.image.save(assets / "scene.png")
-    records = scene_records(f"s{seed}-{index:06d}", "scene.png", scene, exprs, seed)
-    proposals = [{"box": p["box"], "mask": p["mask"], "label": p["label"]} for p in records[0]["proposals"]]
-    write_text(assets / "proposals.json", json.dumps(proposals) + "\n")
-    items = [{"expression": r["expression"], "kind": r["kind"], "gold": r["gold"], "program": r["program"]}
-             for r in records]
-    write_text(assets / "expressions.json", json.dumps(items, indent=1) + "\n")
 
 
 def draw(image: Image.Image, proposals: Sequence[Proposal], chosen: int, path: Path) -> None:
