@@ -18,7 +18,7 @@ from reclip.app import Workbench
 from reclip.app.ui import serve
 from reclip.app.workbench import DEMO_PROPOSALS
 from reclip.locator import Locator
-from reclip.report.browser import CHROMIUM_ARGS, find_chromium, shrink_png
+from reclip.report.browser import find_chromium, screenshot
 from reclip.report.links import app_url
 from reclip.synthetic.demo import DEMO_ASSETS, demo_scene
 
@@ -31,21 +31,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def screenshot(url: str, out: Path, chromium: str, width: int = 1280) -> None:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": width, "height": 1000})
-        page.goto(url)
+def screenshot_app(url: str, out: Path, chromium: str, width: int = 1280) -> None:
+    def select_superlative(page) -> None:
         page.wait_for_selector("#trace-frame", timeout=60_000)
-        trace = page.frame_locator("#trace-frame")
-        trace.locator('.tree-node[data-kind="superlative"]').click()
+        page.frame_locator("#trace-frame").locator('.tree-node[data-kind="superlative"]').click()
         page.wait_for_timeout(500)
-        height = min(1500, page.evaluate("document.body.scrollHeight"))
-        page.screenshot(path=str(out), full_page=True, clip={"x": 0, "y": 0, "width": width, "height": height})
-        browser.close()
-    shrink_png(out)
+
+    screenshot(url, out, chromium, width=width, max_height=1500, act=select_superlative, viewport_height=1000)
 
 
 def main() -> None:
@@ -60,7 +52,7 @@ def main() -> None:
     try:
         url = app_url(DEMO_ASSETS / "scene.png", DEMO_PROPOSALS, EXPRESSION, gold, base=server.url)
         print(f"screenshot of {url}")
-        screenshot(url, args.out, args.chromium)
+        screenshot_app(url, args.out, args.chromium)
     finally:
         server.close()
     print(f"wrote {args.out} ({args.out.stat().st_size // 1024} KB)")

@@ -15,7 +15,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from reclip.report.browser import CHROMIUM_ARGS, find_chromium, shrink_png
+from reclip.report.browser import find_chromium, screenshot
 from reclip.synthetic.dataset import write_dataset
 from reclip.synthetic.evaluate import evaluate_synthetic
 
@@ -33,20 +33,13 @@ def pick_failure(gallery: Path) -> tuple[Path, str | None]:
     return pages[0], None
 
 
-def screenshot(page_path: Path, step: str | None, out: Path, chromium: str, width: int = 1200) -> None:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": width, "height": 900})
-        page.goto(page_path.as_uri())
+def screenshot_trace(page_path: Path, step: str | None, out: Path, chromium: str, width: int = 1200) -> None:
+    def select_node(page) -> None:
         if step is not None:
             page.click(f'.tree-node[data-step="{step}"]')
         page.wait_for_timeout(300)
-        height = min(1100, page.evaluate("document.body.scrollHeight"))
-        page.screenshot(path=str(out), full_page=True, clip={"x": 0, "y": 0, "width": width, "height": height})
-        browser.close()
-    shrink_png(out)
+
+    screenshot(page_path.as_uri(), out, chromium, width=width, max_height=1100, act=select_node)
 
 
 def main() -> None:
@@ -62,7 +55,7 @@ def main() -> None:
         evaluate_synthetic(data, model=args.model, out=None, gallery=Path(tmp) / "gallery", progress=False)
         page, step = pick_failure(Path(tmp) / "gallery")
         print(f"screenshot of {page.name}" + (f", step {step} selected" if step else ""))
-        screenshot(page, step, args.out, args.chromium)
+        screenshot_trace(page, step, args.out, args.chromium)
     print(f"wrote {args.out} ({args.out.stat().st_size // 1024} KB)")
 
 

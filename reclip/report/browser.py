@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any, Callable
 
 from PIL import Image
 
@@ -27,3 +28,20 @@ def find_chromium() -> str | None:
 def shrink_png(path: str | os.PathLike) -> None:
     """Rewrite a screenshot with a 256-colour palette: small enough for a README."""
     Image.open(path).convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
+
+
+def screenshot(url: str, out: str | os.PathLike, chromium: str, *, width: int, max_height: int,
+               act: Callable[[Any], None] = lambda page: None, viewport_height: int = 900) -> None:
+    """A PNG of the page at ``url`` after ``act(page)`` (clicks, waits), at most ``max_height``
+    pixels tall, shrunk for a README (``shrink_png``). Needs Playwright for Python."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": width, "height": viewport_height})
+        page.goto(url)
+        act(page)
+        height = min(max_height, page.evaluate("document.body.scrollHeight"))
+        page.screenshot(path=str(out), full_page=True, clip={"x": 0, "y": 0, "width": width, "height": height})
+        browser.close()
+    shrink_png(out)
