@@ -28,6 +28,10 @@ class LRUCache:
             self._data.move_to_end(key)
         return value
 
+    def peek(self, key: Hashable) -> Any | None:
+        """The value, without making it recently used."""
+        return self._data.get(key)
+
     def put(self, key: Hashable, value: Any) -> None:
         if self.max_entries == 0:
             return
@@ -55,6 +59,7 @@ class ScorerStats:
     images_encoded: int = 0     # isolated images / regions through them
     text_forwards: int = 0
     texts_encoded: int = 0
+    regions_prefilled: int = 0  # of images_encoded: crops prepared ahead (``encode_prepared``)
 
     def as_dict(self) -> dict[str, int]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
