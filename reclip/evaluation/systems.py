@@ -113,7 +113,10 @@ def encode_ahead(prepared: Sequence[Prepared], system: System) -> int:
     encode = getattr(system.locator.scorer, "encode_prepared", None)
     if encode is None or not prepared:
         return max(len(prepared), 1)
-    return max(1, encode([p.crops for p in prepared]))
+    taken = max(1, encode([p.crops for p in prepared]))
+    for p in prepared[:taken]:
+        p.crops = None           # in the region cache now: free the pixels (tens of MB an image)
+    return taken
 
 
 def _checked(proposals: Sequence[Proposal], image: Any) -> list[Proposal]:
