@@ -200,3 +200,34 @@ def test_the_pipeline_hands_the_prepared_images_in_line_to_encode_ahead_and_answ
     assert answers == list(range(6))
     assert calls[0] == [0, 1, 2, 3]                      # the first, waited for, and those already prepared
     assert [c[0] for c in calls] == [0, 2, 4]
+
+
+def test_the_cli_batch_size_reaches_the_scorer_and_a_bad_one_is_one_line(tmp_path, monkeypatch):
+    import contextlib
+    import io
+
+    from reclip.cli.main import main
+    from reclip.scoring import ClipScorer
+    from reclip.synthetic import dataset as synth
+
+    seen = []
+    encode = ClipScorer.encode_prepared
+    monkeypatch.setattr(ClipScorer, "encode_prepared", lambda self, p: seen.append(self.batch_size) or encode(self, p))
+
+    synth.write_dataset(tmp_path / "data", scenes=3, seed=2)
+
+    def run(out: str, *extra: str) -> tuple[int, str]:
+        err = io.StringIO()
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+            code = main(["eval", "synthetic", str(tmp_path / "data"), "--out", str(tmp_path / out),
+                         "--method", "crop,blur", "--no-progress", *extra])
+        return code, err.getvalue()
+
+    assert run("seq")[0] == 0
+    code, err = run("batched", "--workers", "2", "--batch-size", "50")
+    assert code == 0, err
+    assert text(tmp_path / "batched") == text(tmp_path / "seq")
+    assert seen and set(seen) == {50}
+    code, err = run("bad", "--workers", "2", "--batch-size", "0")
+    assert code == 2 and "Traceback" not in err
+    assert "--batch-size must be at least 1 crop, got 0" in err.strip().splitlines()[-1]
