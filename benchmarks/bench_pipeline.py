@@ -97,11 +97,11 @@ class TimedScorer:
         self.prepare = scorer.prepare
 
 
-def make_scorer(archs: list[str], device: str, precision: str,
-                batch_size: int | None = None) -> tuple[ClipScorer, list[Timed]]:
+def make_scorer(archs: list[str], device: str, precision: str, batch_size: int | None = None,
+                isolate: str = "cpu") -> tuple[ClipScorer, list[Timed]]:
     torch.manual_seed(0)
     wrap_options: dict[str, Any] = {"device": device}
-    options: dict[str, Any] = {"methods": ("crop", "blur"), "batch_size": batch_size}
+    options: dict[str, Any] = {"methods": ("crop", "blur"), "batch_size": batch_size, "isolate": isolate}
     if precision != "fp32":     # where this build takes it: the scorer, or the model wrapper
         (options if _takes_precision(ClipScorer.__init__) else wrap_options)["precision"] = precision
     models = [wrap_model(open_clip.create_model(a, pretrained=None), f"{a}:random", **wrap_options) for a in archs]
@@ -118,8 +118,8 @@ def make_scorer(archs: list[str], device: str, precision: str,
 
 
 def run_once(folder: Path, out: Path, archs: list[str], device: str, precision: str, workers: int,
-             batch_size: int | None = None) -> dict:
-    scorer, encoders = make_scorer(archs, device, precision, batch_size)
+             batch_size: int | None = None, isolate: str = "cpu") -> dict:
+    scorer, encoders = make_scorer(archs, device, precision, batch_size, isolate)
     timed = TimedScorer(scorer)
     score, ahead = timed.score, timed.encode_prepared
     prepare, answer = Timed(run_module.prepare_image), Timed(run_module.answer_image)
@@ -168,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=None, metavar="CROPS",
                    help="crops of several images per forward in a third, batched run (default: 512 on CUDA, "
                         "none on the CPU)")
+    p.add_argument("--isolate", choices=("cpu", "device"), default=None,
+                   help="also run the batched pipeline isolating crop and blur on the device (its rows may "
+                        "differ from the CPU path's: see bench_device_isolation)")
     p.add_argument("--precision", default=None, metavar="fp32,fp16",
                    help="precisions to compare (default: fp32, and fp16 on CUDA), when the scorer takes one")
     args = p.parse_args(argv)
@@ -183,13 +186,14 @@ def main(argv: list[str] | None = None) -> int:
         make_workload(folder, images, args.expressions, args.proposals)
         results = {}
         batch = args.batch_size or (512 if cuda else None)
-        runs = [(0, None), (args.workers, None)] + ([(args.workers, batch)] if batch else [])
+        runs = [(0, None, "cpu"), (args.workers, None, "cpu")] + ([(args.workers, batch, "cpu")] if batch else [])
+        runs += [(args.workers, batch, "device")] if args.isolate == "device" else []
         for precision in precisions(args.device, args.precision):
-            for workers, batch_size in runs:
+            for workers, batch_size, isolate in runs:
                 name = f"{precision} {'sequential' if workers == 0 else f'pipelined x{workers}'}"
-                name += f" batch {batch_size}" if batch_size else ""
+                name += (f" batch {batch_size}" if batch_size else "") + (" on-device" if isolate == "device" else "")
                 out = Path(tmp) / name.replace(" ", "-")
-                r = results[name] = run_once(folder, out, archs, args.device, precision, workers, batch_size)
+                r = results[name] = run_once(folder, out, archs, args.device, precision, workers, batch_size, isolate)
                 print(f"{name:>34}: {r['n'] / r['wall']:7.2f} expressions/s  {images / r['wall']:6.2f} images/s  "
                       f"wall {r['wall']:7.1f} s  prepare {r['prepare']:6.1f} s  ahead {r['ahead']:6.1f} s  "
                       f"score {r['score']:6.1f} s  interpret {r['interpret']:5.1f} s  "

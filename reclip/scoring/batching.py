@@ -99,7 +99,7 @@ def _missing(scorer: "ClipScorer", crops: PreparedCrops, queued: set[tuple]) -> 
     would encode them (its model/method pairs, then the proposals): the same batches as sequential."""
     new: dict[int, list[tuple[tuple, np.ndarray]]] = {}
     for model, method in scorer.model_method_pairs():
-        if scorer.is_features(method):
+        if not scorer.prepares(method):
             continue
         m = scorer.models.index(model)
         for region in crops.regions:
@@ -114,7 +114,7 @@ def _pixel_sizes(scorer: "ClipScorer") -> dict[str, list[int]]:
     """Each pixel method with the input sizes of the models that run it."""
     sizes: dict[str, list[int]] = {}
     for model, method in scorer.model_method_pairs():
-        if not scorer.is_features(method) and model.image_size not in sizes.setdefault(method, []):
+        if scorer.prepares(method) and model.image_size not in sizes.setdefault(method, []):
             sizes[method].append(model.image_size)
     return sizes
 

@@ -22,7 +22,9 @@ model's image encoder as one batch (split only beyond ``max_batch``).
 A pipelined caller may isolate and resize an image's crops ahead, in a worker thread
 (``prepare``), and encode those of several images in one forward (``encode_prepared``, up to
 ``batch_size`` crops), filling the region cache that ``score`` then reads
-(``reclip.scoring.batching``); without them, nothing changes.
+(``reclip.scoring.batching``); without them, nothing changes. ``isolate="device"`` makes crop and
+blur on the model's device (``reclip.scoring.device_isolation``: logits close to, not equal to,
+the CPU path's, which is the default).
 
 A method's options travel with it as a spec (``"global_local?alpha=0.95"``,
 ``reclip.isolation.parse_method``): the scorer hands each method its own options and knows
@@ -62,6 +64,7 @@ from reclip.isolation import (
 )
 from reclip.scoring.batching import PreparedCrops, encode_prepared, prepare_crops
 from reclip.scoring.cache import LRUCache, ScorerStats, mask_key
+from reclip.scoring.device_isolation import check_isolate, device_squares
 
 DEFAULT_METHODS = ("crop", "blur")          # ReCLIP's
 DEFAULT_CACHE_SIZE = 20_000                 # region embeddings (~2 KB each at D=512)
@@ -100,7 +103,7 @@ class ClipScorer:
                  subtract: Sequence[str] | None = None, *, cache_size: int = DEFAULT_CACHE_SIZE,
                  text_cache_size: int = DEFAULT_TEXT_CACHE_SIZE,
                  beta: float = GLOBAL_LOCAL_BETA, max_batch: int = 256, batch_size: int | None = None,
-                 device: torch.device | str | None = None):
+                 isolate: str = "cpu", device: torch.device | str | None = None):
         if isinstance(models, LoadedModel):
             models = [models]
         self.models = list(models)
@@ -124,6 +127,7 @@ class ClipScorer:
             raise ReclipError(f"batch_size must be >= 1 crops (or None: one image at a time); got {batch_size}")
         self.batch_size = None if batch_size is None else int(batch_size)
         self.max_batch = max(int(max_batch), self.batch_size or 0)
+        self.isolate = check_isolate(isolate, [m for m in self.methods if not self.is_features(m)])
         self.region_cache = LRUCache(cache_size)
         self.text_cache = LRUCache(text_cache_size)
         self.stats = ScorerStats()
@@ -198,6 +202,10 @@ class ClipScorer:
     def model_method_pairs(self) -> list[tuple[LoadedModel, str]]:
         return list(self._pairs)
 
+    def prepares(self, method: str) -> bool:
+        """Whether ``prepare`` makes ``method``'s crops (pixel methods isolated on the CPU)."""
+        return not self.is_features(method) and self.isolate == "cpu"
+
     def is_features(self, method: str) -> bool:
         """Whether ``method`` isolates in the model's features (needs the model), not in pixels."""
         return self._entries[method].family == FEATURES
@@ -248,7 +256,15 @@ class ClipScorer:
         """Normalised float32 CPU embeddings for ``todo`` = [(method, proposal index)]."""
         out: dict[tuple[str, int], torch.Tensor] = {}
         pixel_jobs = [(m, i) for m, i in todo if self._entries[m].family != FEATURES]
-        if pixel_jobs:
+        if pixel_jobs and self.isolate == "device":
+            order, parts = [], []              # every method's squares in one forward
+            for m in dict.fromkeys(m for m, _ in pixel_jobs):
+                jobs = [(mm, i) for mm, i in pixel_jobs if mm == m]
+                parts.append(device_squares(image, [proposals[i] for _, i in jobs], m, model.image_size,
+                                            model.device))
+                order.extend(jobs)
+            out.update(zip(order, self.encode_pixels(model, torch.cat(parts)), strict=True))
+        elif pixel_jobs:
             self._isolate(image, proposals, pixel_jobs, isolated)
             squares = [to_square(isolated[j], model.image_size) for j in pixel_jobs]
             for j, emb in zip(pixel_jobs, self._encode_images(model, squares)):
