@@ -10,7 +10,10 @@ own folder, with a cold embedding cache, and prints expressions/s, images/s, the
 stage (prepare: load, decode, propose, in worker threads when pipelined; score: isolate +
 encode; interpret: the rest of answering), the share of the wall time the models were encoding
 (device busy; synchronised on CUDA), and peak memory (device memory on CUDA, RSS on the CPU).
-The pipelined rows are checked equal to the sequential ones.
+Pipelined, the workers also isolate and resize each image's crops (``ClipScorer.prepare``) and
+the loop encodes them ahead (``encode_prepared``: the "ahead" stage, inside answering), with
+``--batch-size`` crops of several images per forward in a third configuration. The pipelined
+rows, and the number of crops encoded, are checked equal to the sequential ones.
 
 Run: ``python -m benchmarks.bench_pipeline`` (CPU, small: what ``make bench`` runs) or
 ``python -m benchmarks.bench_pipeline --device cuda --images 1300`` (the full RefCOCOg val size).
@@ -85,10 +88,20 @@ class Timed:
             self.seconds += time.perf_counter() - start
 
 
-def make_scorer(archs: list[str], device: str, precision: str) -> tuple[ClipScorer, list[Timed]]:
+class TimedScorer:
+    """The scorer as the loop sees it, each entry point timed (``prepare`` runs in the workers)."""
+
+    def __init__(self, scorer: ClipScorer) -> None:
+        self.stats = scorer.stats
+        self.score, self.encode_prepared = Timed(scorer.score), Timed(scorer.encode_prepared)
+        self.prepare = scorer.prepare
+
+
+def make_scorer(archs: list[str], device: str, precision: str, batch_size: int | None = None,
+                isolate: str = "cpu") -> tuple[ClipScorer, list[Timed]]:
     torch.manual_seed(0)
     wrap_options: dict[str, Any] = {"device": device}
-    options: dict[str, Any] = {"methods": ("crop", "blur")}
+    options: dict[str, Any] = {"methods": ("crop", "blur"), "batch_size": batch_size, "isolate": isolate}
     if precision != "fp32":     # where this build takes it: the scorer, or the model wrapper
         (options if _takes_precision(ClipScorer.__init__) else wrap_options)["precision"] = precision
     models = [wrap_model(open_clip.create_model(a, pretrained=None), f"{a}:random", **wrap_options) for a in archs]
@@ -96,6 +109,7 @@ def make_scorer(archs: list[str], device: str, precision: str) -> tuple[ClipScor
     # warm up (first-call allocations, kernels), then start from a cold embedding cache
     scorer.score(Image.new("RGB", (64, 48), "grey"), [[0, 0, 32, 24]], ["warm up"])
     scorer.clear_cache()
+    scorer.reset_stats()
     encoders = []
     for m in models:       # the models' encode time is the device-busy time
         m.model.encode_image = Timed(m.model.encode_image, cuda=device.startswith("cuda"))
@@ -103,10 +117,11 @@ def make_scorer(archs: list[str], device: str, precision: str) -> tuple[ClipScor
     return scorer, encoders
 
 
-def run_once(folder: Path, out: Path, archs: list[str], device: str, precision: str, workers: int) -> dict:
-    scorer, encoders = make_scorer(archs, device, precision)
-    score = Timed(scorer.score)
-    scorer_proxy = type("TimedScorer", (), {"score": staticmethod(score)})()
+def run_once(folder: Path, out: Path, archs: list[str], device: str, precision: str, workers: int,
+             batch_size: int | None = None, isolate: str = "cpu") -> dict:
+    scorer, encoders = make_scorer(archs, device, precision, batch_size, isolate)
+    timed = TimedScorer(scorer)
+    score, ahead = timed.score, timed.encode_prepared
     prepare, answer = Timed(run_module.prepare_image), Timed(run_module.answer_image)
     run_module.prepare_image, run_module.answer_image = prepare, answer
     if device.startswith("cuda"):
@@ -115,7 +130,7 @@ def run_once(folder: Path, out: Path, archs: list[str], device: str, precision: 
                         workers=workers)
     start = time.perf_counter()
     try:
-        summary = run_evaluation(config, out, progress=False, locator=Locator(scorer_proxy), log=lambda line: None)
+        summary = run_evaluation(config, out, progress=False, locator=Locator(timed), log=lambda line: None)
     finally:
         run_module.prepare_image, run_module.answer_image = prepare.fn, answer.fn
     wall = time.perf_counter() - start
@@ -123,7 +138,8 @@ def run_once(folder: Path, out: Path, archs: list[str], device: str, precision: 
     peak = (torch.cuda.max_memory_allocated() / 2**20 if device.startswith("cuda")
             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return {"wall": wall, "n": summary["n"], "prepare": prepare.seconds, "score": score.seconds,
-            "interpret": answer.seconds - score.seconds, "busy": encode / wall if wall else 0.0, "peak_mib": peak}
+            "ahead": ahead.seconds, "interpret": answer.seconds - score.seconds, "busy": encode / wall if wall else 0.0,
+            "peak_mib": peak, "encoded": scorer.stats.images_encoded, "forwards": scorer.stats.image_forwards}
 
 
 def _takes_precision(fn: Any) -> bool:
@@ -149,6 +165,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--proposals", type=int, default=30, help="per image")
     p.add_argument("--models", default=None, help="default: RN50x16,ViT-B-32 on CUDA, ViT-B-32 on the CPU")
     p.add_argument("--workers", type=int, default=4, help="threads of the pipelined run")
+    p.add_argument("--batch-size", type=int, default=None, metavar="CROPS",
+                   help="crops of several images per forward in a third, batched run (default: 512 on CUDA, "
+                        "none on the CPU)")
+    p.add_argument("--isolate", choices=("cpu", "device"), default=None,
+                   help="also run the batched pipeline isolating crop and blur on the device (its rows may "
+                        "differ from the CPU path's: see bench_device_isolation)")
     p.add_argument("--precision", default=None, metavar="fp32,fp16",
                    help="precisions to compare (default: fp32, and fp16 on CUDA), when the scorer takes one")
     args = p.parse_args(argv)
@@ -163,18 +185,26 @@ def main(argv: list[str] | None = None) -> int:
         folder.mkdir()
         make_workload(folder, images, args.expressions, args.proposals)
         results = {}
+        batch = args.batch_size or (512 if cuda else None)
+        runs = [(0, None, "cpu"), (args.workers, None, "cpu")] + ([(args.workers, batch, "cpu")] if batch else [])
+        runs += [(args.workers, batch, "device")] if args.isolate == "device" else []
         for precision in precisions(args.device, args.precision):
-            for workers in (0, args.workers):
+            for workers, batch_size, isolate in runs:
                 name = f"{precision} {'sequential' if workers == 0 else f'pipelined x{workers}'}"
+                name += (f" batch {batch_size}" if batch_size else "") + (" on-device" if isolate == "device" else "")
                 out = Path(tmp) / name.replace(" ", "-")
-                r = results[name] = run_once(folder, out, archs, args.device, precision, workers)
-                print(f"{name:>24}: {r['n'] / r['wall']:7.2f} expressions/s  {images / r['wall']:6.2f} images/s  "
-                      f"wall {r['wall']:7.1f} s  prepare {r['prepare']:6.1f} s  score {r['score']:6.1f} s  "
-                      f"interpret {r['interpret']:5.1f} s  device busy {100 * r['busy']:4.1f}%  "
+                r = results[name] = run_once(folder, out, archs, args.device, precision, workers, batch_size, isolate)
+                print(f"{name:>34}: {r['n'] / r['wall']:7.2f} expressions/s  {images / r['wall']:6.2f} images/s  "
+                      f"wall {r['wall']:7.1f} s  prepare {r['prepare']:6.1f} s  ahead {r['ahead']:6.1f} s  "
+                      f"score {r['score']:6.1f} s  interpret {r['interpret']:5.1f} s  "
+                      f"device busy {100 * r['busy']:4.1f}%  {r['forwards']} forwards  "
                       f"peak {r['peak_mib']:.0f} MiB", flush=True)
-            seq, piped = (Path(tmp) / f"{precision}-{k}" / "predictions.jsonl"
-                          for k in ("sequential", f"pipelined-x{args.workers}"))
-            print(f"{precision}: pipelined rows identical to sequential: {seq.read_text() == piped.read_text()}")
+            seq = f"{precision} sequential"
+            for name in [n for n in results if n.startswith(precision) and n != seq]:
+                same = ((Path(tmp) / seq.replace(" ", "-") / "predictions.jsonl").read_text()
+                        == (Path(tmp) / name.replace(" ", "-") / "predictions.jsonl").read_text())
+                print(f"{name}: rows identical to sequential: {same}; crops encoded "
+                      f"{results[name]['encoded']} (sequential {results[seq]['encoded']})")
         first, last = results[next(iter(results))], results[list(results)[-1]]
         print(f"speed-up of {list(results)[-1]} over {next(iter(results))}: {first['wall'] / last['wall']:.2f}x")
         FORMATS.remove(FORMAT)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One command on a GPU machine: the GPU tests (CUDA vs CPU, fp16 vs fp32), then the full-size
-# pipeline benchmark (RefCOCOg val's shape: 1,300 images; sequential vs pipelined, fp32 vs fp16).
+# pipeline benchmark (RefCOCOg val's shape: 1,300 images; sequential vs pipelined vs pipelined with
+# crops batched across images, fp32 vs fp16).
 # Run from the repository root:   bash benchmarks/gpu_check.sh [PYTHON]
 # PYTHON defaults to .venv/bin/python when there is one, else python3. Output: the pytest
 # result (with the measured fp16/fp32 differences printed), then bench_pipeline's figures.
@@ -20,5 +21,5 @@ echo "== GPU tests"
 echo "== RegionCLIP region path vs crop+blur on the GPU"
 "$PY" -m benchmarks.bench_region --device cuda --images 20 --boxes 30 --threads 0 || status=1
 echo "== full-size pipeline benchmark"
-"$PY" -m benchmarks.bench_pipeline --device cuda --images 1300 || status=1
+"$PY" -m benchmarks.bench_pipeline --device cuda --images 1300 --workers 8 || status=1
 exit $status

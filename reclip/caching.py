@@ -31,6 +31,10 @@ class LRUCache:
             self._data.move_to_end(key)
         return value
 
+    def peek(self, key: Hashable) -> Any | None:
+        """The value, without making it recently used."""
+        return self._data.get(key)
+
     def put(self, key: Hashable, value: Any) -> None:
         if self.max_entries == 0:
             return

@@ -67,6 +67,9 @@ def _add_common(p: argparse.ArgumentParser, fmt: DatasetFormat) -> None:
     p.add_argument("--workers", type=int, default=0, metavar="N",
                    help="load and propose the next images in N threads while the models answer "
                         "(a bounded pipeline; the rows are the same as without; default 0: in turn)")
+    p.add_argument("--batch-size", type=int, default=None, metavar="CROPS",
+                   help="with --workers: encode the crops of several images in one forward, up to CROPS "
+                        "(default: one image's at a time)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_ray_options(p)
 
@@ -78,7 +81,8 @@ def config_from_args(args: argparse.Namespace, name: str, fmt: DatasetFormat) ->
                       split=getattr(args, "split", None), models=tuple(args.model or DEFAULT_MODELS),
                       methods=tuple(methods or DEFAULT_METHODS), baseline=args.baseline,
                       limit=args.limit, device=args.device, proposal_cache=getattr(args, "proposal_cache", None),
-                      precision=args.precision, gallery=args.gallery, workers=args.workers)
+                      precision=args.precision, gallery=args.gallery, workers=args.workers,
+                      batch_size=args.batch_size)
 
 
 def run_format(args: argparse.Namespace, name: str, fmt: DatasetFormat) -> int:

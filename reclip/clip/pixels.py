@@ -26,8 +26,8 @@ def to_square(image: Image.Image, size: int) -> Image.Image:
 def normalise_pixels(pixels: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
     """(B, 3, S, S) float32 ``(x / 255 - mean) / std`` from 0-255 pixels of any dtype."""
     x = pixels.float() / 255.0
-    mean_t = torch.as_tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)
-    std_t = torch.as_tensor(std, dtype=torch.float32).view(1, 3, 1, 1)
+    mean_t = torch.as_tensor(mean, dtype=torch.float32, device=x.device).view(1, 3, 1, 1)
+    std_t = torch.as_tensor(std, dtype=torch.float32, device=x.device).view(1, 3, 1, 1)
     return (x - mean_t) / std_t
 
 

@@ -35,7 +35,8 @@ class EvalConfig:
     image folder, the split), the proposals (``"gt"`` or a detections file), the scorer
     (model specs, isolation methods), ``baseline`` (the whole expression as one find: CLIP
     alone), ``limit`` (the first N expressions), ``gallery`` (a folder for failure pages) and
-    ``workers`` (threads preparing images ahead of the scorer; rows do not depend on it). Picklable, so shards can be sent to workers."""
+    ``workers`` (threads preparing images and their crops ahead of the scorer) and ``batch_size``
+    (crops of several images per encoder forward when pipelined); rows depend on neither. Picklable, so shards can be sent to workers."""
 
     dataset: str
     files: dict[str, str]
@@ -51,6 +52,7 @@ class EvalConfig:
     precision: str | None = None          # reclip.clip.precision; None: the device's default
     gallery: str | None = field(default=None, compare=False)
     workers: int = field(default=0, compare=False)
+    batch_size: int | None = field(default=None, compare=False)
 
     def check(self) -> None:
         """A ReclipError for what no run can use (no proposals named, a bad limit)."""
@@ -60,6 +62,8 @@ class EvalConfig:
             raise ReclipError(f"--limit must be at least 1, got {self.limit}")
         if self.workers < 0:
             raise ReclipError(f"--workers must be 0 (no pipeline) or more, got {self.workers}")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise ReclipError(f"--batch-size must be at least 1 crop, got {self.batch_size}")
         if not self.models or not self.methods:
             raise ReclipError("at least one --model and one --method are needed")
 
@@ -70,7 +74,7 @@ class EvalConfig:
     def to_dict(self) -> dict[str, Any]:
         """The run's description (without the device, cache and gallery, which do not change the figures)."""
         d = asdict(self)
-        for name in ("device", "proposal_cache", "gallery", "workers"):
+        for name in ("device", "proposal_cache", "gallery", "workers", "batch_size"):
             d.pop(name)
         if d["precision"] is None:      # runs recorded before the option had none
             d.pop("precision")

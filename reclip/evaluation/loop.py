@@ -46,6 +46,14 @@ class Stages(Protocol):
     def answer(self, prepared: Any) -> Answer: ...
 
 
+class BatchingStages(Stages, Protocol):
+    """Stages that also encode ahead: ``encode_ahead(prepared)`` takes the prepared images next in
+    line (the first always, the others already prepared), encodes what it can of the first of
+    them in one batch, and returns how many it covered; their answers then follow in order."""
+
+    def encode_ahead(self, prepared: Sequence[Any]) -> int: ...
+
+
 def read_rows(results: Path) -> list[Row]:
     """The rows of a results file; a line cut short by an interrupted run is left out (redone)."""
     rows: list[Row] = []
@@ -140,7 +148,10 @@ def pipeline(groups: Sequence[Sequence[RefRecord]], stages: Stages,
         try:
             for _ in range(2 * workers):
                 _submit(pool, pending, ahead, stages)
+            covered = 0
             while ahead:
+                covered = covered or _encode_ahead(stages, ahead)
+                covered -= 1
                 group, future = ahead.popleft()
                 _submit(pool, pending, ahead, stages)
                 yield group, _guarded(lambda f=future: stages.answer(f.result()), group)
@@ -153,6 +164,28 @@ def _submit(pool: ThreadPoolExecutor, pending: Iterator, ahead: deque, stages: S
     group = next(pending, None)
     if group is not None:
         ahead.append((group, pool.submit(stages.prepare, group)))
+
+
+def _encode_ahead(stages: Stages, ahead: deque) -> int:
+    """How many images in line the stages' batch encoding covered (1 when they do not batch):
+    it is given the first image (waited for) and those after it already prepared."""
+    encode = getattr(stages, "encode_ahead", None)
+    if encode is None:
+        return len(ahead)
+    ready = []
+    for n, (_, future) in enumerate(ahead):
+        if n and not future.done():
+            break
+        try:
+            ready.append(future.result())
+        except Exception:        # noqa: BLE001 - a failed prepare is met again by its answer, guarded
+            break
+    if not ready:
+        return 1
+    try:
+        return encode(ready)
+    except BAD_RECORD_ERRORS:    # a bad record among them: each image is then answered on its own
+        return 1
 
 
 def _guarded(answer: Callable[[], Answer], group: Sequence[RefRecord]) -> Answer:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+import threading
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -26,7 +27,7 @@ from reclip.evaluation.loop import DUPLICATE, run_loop
 from reclip.evaluation.provenance import resolved_settings
 from reclip.evaluation.sources import RunProposals, run_proposals
 from reclip.evaluation.summary import write_summary
-from reclip.evaluation.systems import Prepared, System, answer_image, prepare_image
+from reclip.evaluation.systems import Prepared, System, answer_image, encode_ahead, prepare_image
 from reclip.locator import Locator
 
 
@@ -116,17 +117,24 @@ class _LazySystem:
         self.config, self.fmt, self.source, self.masks = config, fmt, source, masks
         self.locator, self.compile_fn = locator, compile_fn
         self.system: System | None = None
+        self._lock = threading.Lock()
 
     def prepare(self, records: Sequence[RefRecord]) -> Prepared:
-        return prepare_image(records, self.source, self.masks)
+        crops = getattr(self._system().locator.scorer, "prepare", None) if self.config.workers > 0 else None
+        return prepare_image(records, self.source, self.masks, crops)
 
     def answer(self, prepared: Prepared) -> tuple[list, list, list]:
         return answer_image(prepared, self._system())
 
+    def encode_ahead(self, prepared: Sequence[Prepared]) -> int:
+        return encode_ahead(prepared, self._system())
+
     def _system(self) -> System:
-        if self.system is None:          # only the loop's thread answers: no lock needed
-            self.system = System(self.locator or _locator(self.config), self.source, self.masks,
-                                 self.config.baseline, self.compile_fn, self.fmt.companions, self.fmt.row_facts)
+        with self._lock:                 # pipelined, the first worker to prepare builds it
+            if self.system is None:
+                self.system = System(self.locator or _locator(self.config), self.source, self.masks,
+                                     self.config.baseline, self.compile_fn, self.fmt.companions,
+                                     self.fmt.row_facts)
         return self.system
 
 
@@ -141,6 +149,8 @@ def _locator(config: EvalConfig) -> Locator:
         options["device"] = config.device
     if config.precision:
         options["precision"] = config.precision
+    if config.batch_size:
+        options["batch_size"] = config.batch_size
     return Locator.from_pretrained(list(config.models), **options)
 
 

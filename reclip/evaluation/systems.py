@@ -68,10 +68,16 @@ class Prepared:
     bad: list[Skip]
     image: Any = None
     proposals: list[Proposal] | None = None     # None: a text-conditioned source proposes once compiled
+    crops: Any = None                           # the scorer's crops made ahead (``ClipScorer.prepare``)
 
 
-def prepare_image(records: Sequence[RefRecord], source: RunProposals, masks: bool) -> Prepared:
-    """The loading stage (pure CPU and I/O, safe in a worker thread): load, propose, check."""
+Crops = Callable[[Any, list[Proposal]], Any]
+
+
+def prepare_image(records: Sequence[RefRecord], source: RunProposals, masks: bool,
+                  crops: Crops | None = None) -> Prepared:
+    """The loading stage (pure CPU and I/O, safe in a worker thread): load, propose, check; with
+    ``crops`` (a scorer's ``prepare``), isolate and resize the crops the scorer will encode."""
     first = records[0]
     if not Path(first.image).is_file():
         return Prepared([], [Skip(r.sent_id, r.image_id, "missing_image", f"image file not found: {first.image}")
@@ -87,7 +93,30 @@ def prepare_image(records: Sequence[RefRecord], source: RunProposals, masks: boo
         proposals = _checked(source.proposals(first.image_id, image), image)
     except ReclipError as exc:
         return Prepared([], [Skip(r.sent_id, r.image_id, "bad_proposals", str(exc)) for r in records])
-    return Prepared(good, bad, image, proposals)
+    return Prepared(good, bad, image, proposals, _crops(crops, image, proposals) if good else None)
+
+
+def _crops(crops: Crops | None, image: Any, proposals: list[Proposal]) -> Any:
+    """The crops made ahead, or None: they only save time, so a failure here leaves the image to be
+    scored the ordinary way, which raises the same error where the sequential run does."""
+    if crops is None or not proposals:
+        return None
+    try:
+        return crops(image, proposals)
+    except Exception:    # noqa: BLE001 - any error is met again, in order, by the scorer itself
+        return None
+
+
+def encode_ahead(prepared: Sequence[Prepared], system: System) -> int:
+    """Encode the crops of the first prepared images in one batch (a scorer with
+    ``encode_prepared``); returns how many images that covered (at least one)."""
+    encode = getattr(system.locator.scorer, "encode_prepared", None)
+    if encode is None or not prepared:
+        return max(len(prepared), 1)
+    taken = max(1, encode([p.crops for p in prepared]))
+    for p in prepared[:taken]:
+        p.crops = None           # in the region cache now: free the pixels (tens of MB an image)
+    return taken
 
 
 def _checked(proposals: Sequence[Proposal], image: Any) -> list[Proposal]:

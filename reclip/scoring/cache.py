@@ -22,6 +22,7 @@ class ScorerStats:
     images_encoded: int = 0     # isolated images / regions through them
     text_forwards: int = 0
     texts_encoded: int = 0
+    regions_prefilled: int = 0  # of images_encoded: crops prepared ahead (``encode_prepared``)
 
     def as_dict(self) -> dict[str, int]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -19,6 +19,12 @@ Speed: region embeddings are cached (LRU, bounded by entries) under
 (prompt, model); all uncached isolated images of one ``score`` call go through each
 model's image encoder as one batch (split only beyond ``max_batch``).
 ``ClipScorer.stats`` counts hits, misses, encoder forwards and images encoded.
+A pipelined caller may isolate and resize an image's crops ahead, in a worker thread
+(``prepare``), and encode those of several images in one forward (``encode_prepared``, up to
+``batch_size`` crops), filling the region cache that ``score`` then reads
+(``reclip.scoring.batching``); without them, nothing changes. ``isolate="device"`` makes crop and
+blur on the model's device (``reclip.scoring.device_isolation``: logits close to, not equal to,
+the CPU path's, which is the default).
 
 A method's options travel with it as a spec (``"global_local?alpha=0.95"``,
 ``reclip.isolation.parse_method``): the scorer hands each method its own options and knows
@@ -42,7 +48,7 @@ from PIL import Image
 from interpreter import Proposal, as_proposals
 from primitives import ReclipError
 from reclip.clip.loading import LoadedModel, load_models, place, resolve_device
-from reclip.clip.pixels import square_pixels, to_square
+from reclip.clip.pixels import normalise_pixels, square_uint8, to_square
 from reclip.clip.text import encode_text
 from reclip.caching import ImageKeys, LRUCache
 from reclip.isolation import (
@@ -56,7 +62,9 @@ from reclip.isolation import (
     parse_method,
     require_masks,
 )
+from reclip.scoring.batching import PreparedCrops, encode_prepared, prepare_crops
 from reclip.scoring.cache import ScorerStats, mask_key
+from reclip.scoring.device_isolation import check_isolate, device_squares
 
 DEFAULT_METHODS = ("crop", "blur")          # ReCLIP's
 DEFAULT_CACHE_SIZE = 20_000                 # region embeddings (~2 KB each at D=512)
@@ -85,15 +93,17 @@ class ClipScorer:
     names registered in ``reclip.isolation.ISOLATION``, or specs with options
     (``"global_local?alpha=0.95"``); ``subtract``: None or a bank of captions
     whose mean logits are subtracted (Red Circle). ``cache_size`` / ``text_cache_size``
-    bound the embedding caches (entries); ``max_batch`` splits very large encoder batches.
+    bound the embedding caches (entries); ``max_batch`` splits very large encoder batches;
+    ``batch_size``: crops of several prepared images per forward in ``encode_prepared`` (None:
+    one image's, as ``score`` batches them; ``max_batch`` is raised to it).
     """
 
     def __init__(self, models: Sequence[LoadedModel] | LoadedModel,
                  methods: Sequence[str | MethodSpec] | str = DEFAULT_METHODS,
                  subtract: Sequence[str] | None = None, *, cache_size: int = DEFAULT_CACHE_SIZE,
                  text_cache_size: int = DEFAULT_TEXT_CACHE_SIZE,
-                 beta: float = GLOBAL_LOCAL_BETA, max_batch: int = 256,
-                 device: torch.device | str | None = None):
+                 beta: float = GLOBAL_LOCAL_BETA, max_batch: int = 256, batch_size: int | None = None,
+                 isolate: str = "cpu", device: torch.device | str | None = None):
         if isinstance(models, LoadedModel):
             models = [models]
         self.models = list(models)
@@ -113,7 +123,11 @@ class ClipScorer:
         self.beta = float(beta)
         if int(max_batch) < 1:
             raise ReclipError(f"max_batch must be >= 1; got {max_batch}")
-        self.max_batch = int(max_batch)
+        if batch_size is not None and int(batch_size) < 1:
+            raise ReclipError(f"batch_size must be >= 1 crops (or None: one image at a time); got {batch_size}")
+        self.batch_size = None if batch_size is None else int(batch_size)
+        self.max_batch = max(int(max_batch), self.batch_size or 0)
+        self.isolate = check_isolate(isolate, [m for m in self.methods if not self.is_features(m)])
         self.region_cache = LRUCache(cache_size)
         self.text_cache = LRUCache(text_cache_size)
         self.stats = ScorerStats()
@@ -138,13 +152,12 @@ class ClipScorer:
             raise ReclipError(f"image must be a PIL image, got {type(image).__name__}")
         proposals = as_proposals(proposals)
         texts = list(texts)
-        self._check_masks(proposals)
-        key = self._image_key(image)
+        self.check_masks(proposals)
         rgb = image if image.mode == "RGB" else image.convert("RGB")
         out = np.zeros((len(texts), len(proposals)), dtype=np.float32)
         if not texts:
             return out
-        regions = self._region_embeddings(rgb, key, proposals)
+        regions = self._region_embeddings(rgb, self.region_keys(image, proposals), proposals)
         for model, method in self._pairs:
             img = regions[(model.name, method)]                         # (N, D) normalised
             scale = float(model.model.logit_scale.exp().float().item())
@@ -154,6 +167,16 @@ class ClipScorer:
                 logits = logits - self._bank_means(model, method, texts, img, scale)
             out += logits.numpy().astype(np.float32)
         return out
+
+    def prepare(self, image: Image.Image, proposals: Sequence[Any]) -> PreparedCrops:
+        """The crops ``score(image, proposals, ...)`` would isolate and resize, made now (CPU; safe
+        in a worker thread) for ``encode_prepared``."""
+        return prepare_crops(self, image, proposals)
+
+    def encode_prepared(self, prepared: Sequence[PreparedCrops | None]) -> int:
+        """Encode the first prepared images' missing crops into the region cache (up to
+        ``batch_size`` crops per forward); returns how many images it took (at least one)."""
+        return encode_prepared(self, prepared)
 
     def reset_stats(self) -> None:
         self.stats = ScorerStats()
@@ -176,18 +199,33 @@ class ClipScorer:
             pairs.extend((m, method) for m in able)
         return sorted(pairs, key=lambda p: self.models.index(p[0]))
 
-    def _check_masks(self, proposals: Sequence[Proposal]) -> None:
+    def model_method_pairs(self) -> list[tuple[LoadedModel, str]]:
+        return list(self._pairs)
+
+    def prepares(self, method: str) -> bool:
+        """Whether ``prepare`` makes ``method``'s crops (pixel methods isolated on the CPU)."""
+        return not self.is_features(method) and self.isolate == "cpu"
+
+    def is_features(self, method: str) -> bool:
+        """Whether ``method`` isolates in the model's features (needs the model), not in pixels."""
+        return self._entries[method].family == FEATURES
+
+    def region_keys(self, image: Image.Image, proposals: Sequence[Proposal]) -> list[tuple]:
+        """The region cache's key of each proposal: (image content hash, box, mask hash or None)."""
+        key = self._image_key(image)
+        masked = any(entry.needs_mask for entry in self._entries.values())
+        return [(key, p.box, mask_key(p) if masked else None) for p in proposals]
+
+    def check_masks(self, proposals: Sequence[Proposal]) -> None:
         need = [m for m, entry in self._entries.items() if entry.needs_mask]
         if need:
             require_masks(need[0], proposals)
 
     # ------------------------------------------------------------------ regions
 
-    def _region_embeddings(self, image: Image.Image, image_key: str,
+    def _region_embeddings(self, image: Image.Image, keys: list[tuple],
                            proposals: Sequence[Proposal]) -> dict[tuple[str, str], torch.Tensor]:
         """(model name, method) -> (N, D) normalised embeddings, encoding only cache misses."""
-        masked = any(entry.needs_mask for entry in self._entries.values())
-        keys = [(image_key, p.box, mask_key(p) if masked else None) for p in proposals]
         first: dict[tuple, int] = {}
         same_as = [first.setdefault(k, i) for i, k in enumerate(keys)]   # copies share one encoding
         found: dict[tuple[str, str], list[torch.Tensor | None]] = {}
@@ -218,7 +256,15 @@ class ClipScorer:
         """Normalised float32 CPU embeddings for ``todo`` = [(method, proposal index)]."""
         out: dict[tuple[str, int], torch.Tensor] = {}
         pixel_jobs = [(m, i) for m, i in todo if self._entries[m].family != FEATURES]
-        if pixel_jobs:
+        if pixel_jobs and self.isolate == "device":
+            order, parts = [], []              # every method's squares in one forward
+            for m in dict.fromkeys(m for m, _ in pixel_jobs):
+                jobs = [(mm, i) for mm, i in pixel_jobs if mm == m]
+                parts.append(device_squares(image, [proposals[i] for _, i in jobs], m, model.image_size,
+                                            model.device))
+                order.extend(jobs)
+            out.update(zip(order, self.encode_pixels(model, torch.cat(parts)), strict=True))
+        elif pixel_jobs:
             self._isolate(image, proposals, pixel_jobs, isolated)
             squares = [to_square(isolated[j], model.image_size) for j in pixel_jobs]
             for j, emb in zip(pixel_jobs, self._encode_images(model, squares)):
@@ -243,11 +289,16 @@ class ClipScorer:
                 isolated[(m, i)] = im
 
     def _encode_images(self, model: LoadedModel, squares: Sequence[Image.Image]) -> torch.Tensor:
+        return self.encode_pixels(model, square_uint8(squares, model.image_size))
+
+    def encode_pixels(self, model: LoadedModel, pixels: torch.Tensor) -> torch.Tensor:
+        """Normalised float32 CPU embeddings of (B, 3, S, S) uint8 squares, ``max_batch`` per forward."""
         chunks = []
         with torch.inference_mode(), model.autocast():
-            for start in range(0, len(squares), self.max_batch):
-                batch = square_pixels(squares[start:start + self.max_batch], model.image_size,
-                                      model.mean, model.std, model.device, model.dtype)
+            for start in range(0, len(pixels), self.max_batch):
+                # uint8 to the device, normalised there: a quarter of the bytes, no float work on the CPU
+                batch = pixels[start:start + self.max_batch].to(model.device)
+                batch = normalise_pixels(batch, model.mean, model.std).to(dtype=model.dtype)
                 chunks.append(_normalise(model.model.encode_image(batch)).cpu())
                 self.stats.image_forwards += 1
                 self.stats.images_encoded += len(batch)

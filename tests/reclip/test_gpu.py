@@ -151,3 +151,35 @@ def test_fp16_detector_and_region_path_on_cuda(random_maskrcnn):
     h = ClipScorer([half], methods=("region",)).score(image, proposals, texts)
     f = ClipScorer([full], methods=("region",)).score(image, proposals, texts)
     assert h.dtype == np.float32 and spread_ok(h, f) < 0.01
+
+
+def test_crops_batched_across_images_on_cuda_give_the_per_image_logits():
+    """fp16 kernels may change with the batch size: --batch-size must still choose the same, and
+    here is measured how far its logits move (printed with -s)."""
+    from reclip.synthetic.expressions import generate
+    from reclip.scoring import ClipScorer
+
+    scenes = [scene for _, scene, _ in generate(1, 6)]
+    plain = ClipScorer.from_pretrained("synthetic", device="cuda")
+    batched = ClipScorer.from_pretrained("synthetic", device="cuda", batch_size=4096)
+    work = [(s.image, [o.box for o in s.objects], sorted({f"{o.colour} {o.shape}" for o in s.objects}))
+            for s in scenes]
+    assert batched.encode_prepared([batched.prepare(im, boxes) for im, boxes, _ in work]) == len(work)
+    worst = 0.0
+    for im, boxes, texts in work:
+        x, y = plain.score(im, boxes, texts), batched.score(im, boxes, texts)
+        assert (x.argmax(1) == y.argmax(1)).all()
+        worst = max(worst, float(np.abs(x - y).max()))
+    print(f"batched across images vs per image on CUDA: max |logit diff| {worst:.2e}")
+    assert batched.stats.region_misses == 0
+
+
+def test_isolation_on_the_device_stays_near_the_cpu_path_on_cuda():
+    from reclip.scoring import ClipScorer
+
+    image, proposals, texts = demo_scene()
+    cpu = ClipScorer.from_pretrained("synthetic", device="cuda", precision="fp32")
+    dev = ClipScorer(cpu.models, isolate="device")
+    x, y = cpu.score(image, proposals, texts), dev.score(image, proposals, texts)
+    assert (x.argmax(1) == y.argmax(1)).all()
+    assert np.abs(x - y).max() < 0.01 * np.ptp(x) + 1e-3
