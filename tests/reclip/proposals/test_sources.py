@@ -214,13 +214,3 @@ def test_without_weights_locate_says_which_file_is_missing_in_one_line(tmp_path,
     assert err.count("\n") == 1 and "Traceback" not in err
     assert "maskrcnn_resnet50_fpn_v2_coco-73cbd019.pth" in err and str(tmp_path / "empty" / "hub" / "checkpoints") in err
     assert "maskrcnn_resnet50_fpn_v2(weights='DEFAULT')" in err
-
-
-def test_the_readme_recipe_registers_a_working_source(blank_image):
-    import re
-    from pathlib import Path
-
-    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
-    recipe = next(b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "PROPOSAL_SOURCES.register" in b)
-    exec(compile(recipe, "README.md", "exec"), {})
-    assert [p.box for p in build_source("grid:4")(blank_image)] == [(i * 50, 0, i * 50 + 50, 200) for i in range(4)]
