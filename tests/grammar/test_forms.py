@@ -13,15 +13,15 @@ from grammar.forms import (
     STRUCTURE_KINDS, node_json, node_key, node_label, pretty_program, program_json, structure_kind,
 )
 
+from test_architecture import sources  # noqa: E402
+
 _ROOT = Path(__file__).resolve().parents[2]
 _FORMS = ("node_label", "node_key", "node_name", "structure_kind", "node_json", "program_json", "pretty_program")
 
 
 def test_every_representation_is_defined_only_in_grammar_forms():
     defined = {}
-    for path in _ROOT.glob("*/**/*.py"):
-        if ".venv" in path.parts or "tests" in path.parts[len(_ROOT.parts):len(_ROOT.parts) + 1]:
-            continue
+    for path in sources():     # the packages' own files (no build/ copy, no .venv)
         for name in re.findall(r"^def (\w+)\(", path.read_text(encoding="utf-8"), re.M):
             if name in _FORMS:
                 defined.setdefault(name, []).append(str(path.relative_to(_ROOT)))
