@@ -12,6 +12,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from reclip.cli.main import main
+from cli_capture import capture
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -23,10 +24,7 @@ def readme_block() -> str:
 
 
 def run_cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(argv))
-    return code, out.getvalue(), err.getvalue()
+    return capture(argv)
 
 
 def test_the_readme_format_gets_a_subcommand_and_is_evaluated(tmp_path):

@@ -3,8 +3,6 @@ what used to pass silently, the right result (issue 24's evaluation items)."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import subprocess
@@ -14,16 +12,13 @@ import pytest
 from PIL import Image
 
 from refexp_data import build_refexp_data
-from reclip.cli.main import main
 from reclip.evaluation.lock import LOCK
 from reclip.synthetic import dataset as synth
+from cli_capture import capture
 
 
 def run_cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(["eval", *argv, "--no-progress"])
-    return code, out.getvalue(), err.getvalue()
+    return capture(["eval", *argv, "--no-progress"])
 
 
 @pytest.fixture(scope="module")

@@ -3,24 +3,19 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
 import json
 import shutil
 
 import pytest
 
-from reclip.cli.main import main
 from reclip.clip.specs import SYNTHETIC_PATH
 from reclip.synthetic import dataset as synth
+from cli_capture import capture
 
 
 def run_cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(argv))
-    return code, out.getvalue(), err.getvalue()
+    return capture(argv)
 
 
 @pytest.fixture(scope="module")

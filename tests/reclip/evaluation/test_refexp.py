@@ -3,8 +3,6 @@ synthetic model: figures against ones computed here from the predictions and the
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import shutil
 import warnings
@@ -13,18 +11,15 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-from reclip.cli.main import main
 from reclip.evaluation.config import EvalConfig
 from reclip.evaluation.run import run_evaluation
 from reclip.evaluation.summary import summarize
 from refexp_data import build_refexp_data
+from cli_capture import capture
 
 
 def run_cli(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(["eval", *args, "--no-progress"])
-    return code, out.getvalue(), err.getvalue()
+    return capture(["eval", *args, "--no-progress"])
 
 
 def refer_args(data, *more: str) -> list[str]:
