@@ -11,15 +11,16 @@ from pathlib import Path
 import numpy as np
 
 from primitives import ReclipError
+from reclip.clip.specs import SYNTHETIC_PATH
 from reclip.files import make_folder, refuse_inputs_as_outputs
 from reclip.synthetic.dataset import read_records, write_dataset
-from reclip.synthetic.demo import DEFAULT_OUT as DEMO_OUT, run_demo
+from reclip.synthetic.demo import DEFAULT_OUT as DEMO_OUT
+from reclip.synthetic.demo import run_demo
 from reclip.synthetic.expressions import EXPRESSION_KINDS
 from reclip.synthetic.training import TrainConfig, save_half_checkpoint, train
 
 COMMANDS = ("synth", "train-synthetic", "demo")
 TRAIN_OUT = "out/train-synthetic"     # never the shipped reclip/assets/synthetic.pt
-SHIPPED = Path(__file__).resolve().parents[1] / "assets" / "synthetic.pt"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -95,7 +96,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if out.is_dir():
         raise ReclipError(f"--out {out} is a folder: give the checkpoint's file path")
     if out.exists() and not args.overwrite:
-        shipped = " (the shipped model)" if _same(out, SHIPPED) else ""
+        shipped = " (the shipped model)" if _same(out, SYNTHETIC_PATH) else ""
         raise ReclipError(f"--out {out} exists{shipped}: pass --overwrite to replace it, or choose another path")
     refuse_inputs_as_outputs({"--out": out}, {"the --log file": args.log})
     log_file = open(args.log, "a", encoding="utf-8") if args.log else None
