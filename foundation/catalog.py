@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import threading
 from typing import Any, Callable, Generic, Iterator, TypeVar
 
 import catalogue
@@ -34,6 +35,9 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*\Z")
 CATALOGS: dict[str, "Catalog[Any]"] = {}
 
 _changes = 0   # bumped by every change to any catalog's entries
+# Held while plugins load: a second thread's first lookup waits for them instead of seeing a
+# catalog without them. Re-entrant, since a plugin's own registrations look entries up.
+_PLUGIN_LOCK = threading.RLock()
 
 
 def touch() -> None:
@@ -64,6 +68,7 @@ class Catalog(Generic[T]):
         self._accept = accept
         self.groups = (f"{NAMESPACE}_{kind}", *old_groups) if entry_points else ()
         self._plugins_loaded = not entry_points
+        self._plugins_loading = False
         self.origins: dict[str, Origin] = {}
         # all() is asked on hot paths (the compiler, every lookup); scanning catalogue.REGISTRY
         # each time costs ~1.5 ms, so keep a snapshot and check it cheaply instead.
@@ -150,8 +155,14 @@ class Catalog(Generic[T]):
         """Load the installed plugins of this kind, once (not while reclip itself is importing)."""
         if self._plugins_loaded or own_import_in_progress():
             return
-        self._plugins_loaded = True     # first: a plugin's own registrations look entries up
-        load_entry_points(self.groups, self._add_offered)
+        with _PLUGIN_LOCK:
+            if self._plugins_loaded or self._plugins_loading:   # done meanwhile, or this thread is loading
+                return
+            self._plugins_loading = True
+            try:
+                load_entry_points(self.groups, self._add_offered)
+            finally:
+                self._plugins_loaded, self._plugins_loading = True, False
 
     def _add_offered(self, name: str, obj: Any) -> None:
         self.add(name, self._accept(name, obj) if self._accept else obj)

@@ -214,3 +214,23 @@ def test_without_weights_locate_says_which_file_is_missing_in_one_line(tmp_path,
     assert err.count("\n") == 1 and "Traceback" not in err
     assert "maskrcnn_resnet50_fpn_v2_coco-73cbd019.pth" in err and str(tmp_path / "empty" / "hub" / "checkpoints") in err
     assert "maskrcnn_resnet50_fpn_v2(weights='DEFAULT')" in err
+
+
+def test_a_lookup_from_a_second_thread_waits_for_plugins_another_thread_is_loading(installed_entry_points):
+    """The first lookup loads the plugins; one made meanwhile from another thread must see them too."""
+    import threading
+    import time
+
+    from foundation import CATALOGS, Catalog
+
+    installed_entry_points("slowplug", {"reclip_proposals_slow": {"slow": "slow_src:Slow"}},
+                           "import time\ntime.sleep(0.5)\nclass Slow:\n    pass\n")
+    catalog = Catalog("proposals_slow", "proposal source")
+    try:
+        first = threading.Thread(target=catalog.names)
+        first.start()
+        time.sleep(0.1)        # the first thread is inside the plugin's import now
+        assert catalog.names() == ["slow"]
+        first.join()
+    finally:
+        CATALOGS.pop("proposals_slow")
