@@ -17,7 +17,9 @@ from reclip.synthetic.dataset import read_records, write_dataset
 from reclip.synthetic.demo import DEFAULT_OUT as DEMO_OUT
 from reclip.synthetic.demo import run_demo
 from reclip.synthetic.expressions import EXPRESSION_KINDS
-from reclip.synthetic.training import TrainConfig, save_half_checkpoint, train
+from reclip.evaluation.provenance import reclip_version
+from reclip.synthetic.training import (FINGERPRINT_STEPS, TrainConfig, build_training_set, image_size,
+                                       save_half_checkpoint, train, training_set_sha256)
 
 COMMANDS = ("synth", "train-synthetic", "demo")
 TRAIN_OUT = "out/train-synthetic"     # never the shipped reclip/assets/synthetic.pt
@@ -110,9 +112,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     cfg = TrainConfig(seed=args.seed, steps=args.steps, scenes=args.scenes, batch=args.batch,
                       threads=args.threads, score_scale=args.score_scale)
     t0 = time.time()
-    model, losses = train(cfg, log=log)
+    data = build_training_set(cfg.seed, cfg.scenes, image_size(), progress=True)
+    model, losses = train(cfg, log=log, data=data)
     minutes = (time.time() - t0) / 60
-    extra = {"config": cfg.__dict__, "minutes": round(minutes, 2),
+    extra = {"config": cfg.__dict__, "minutes": round(minutes, 2), "reclip_version": reclip_version(),
+             "training_set_sha256": training_set_sha256(data), "first_losses": losses[:FINGERPRINT_STEPS],
              "first_loss": float(np.mean(losses[:50])), "final_loss": float(np.mean(losses[-100:]))}
     make_folder(out.parent, "checkpoint folder")
     path = save_half_checkpoint(model, out, extra=extra)
