@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 from PIL import Image
@@ -38,13 +38,18 @@ Outputs = dict[str, Any]
 
 
 class Workbench:
-    """One model (a Locator) and the page's defaults; the sessions' state lives in ``WorkbenchScene``s."""
+    """One model (a Locator) and the page's defaults; the sessions' state lives in ``WorkbenchScene``s.
+
+    ``files``: the folders a URL's ``image`` and ``proposals`` may name files in (None: anywhere,
+    for a page only this machine can reach). Whoever can open the page can make it read those
+    files, so a page served to the network names its folders."""
 
     def __init__(self, locator: Locator, *, proposals: str | None = None,
-                 cases: str | os.PathLike = DEFAULT_CASES):
+                 cases: str | os.PathLike = DEFAULT_CASES, files: Sequence[str | os.PathLike] | None = None):
         self.locator = locator
         self.proposals = proposals      # the default proposal source for an uploaded image
         self.cases = Path(cases)
+        self.files = None if files is None else [Path(f).resolve() for f in files]
 
     # -- scenes ------------------------------------------------------------------------------
     def demo(self) -> WorkbenchScene:
@@ -78,6 +83,7 @@ class Workbench:
         if "image" not in params:
             return scene, {**self.show(scene), "expression": scene.expression}
         try:
+            self.check_served(params["image"], params.get("proposals"))
             scene = self.scene(params["image"], params.get("proposals"))
         except ReclipError as exc:
             return scene, {**self.show(scene), "message": f"cannot open {params['image']}: {exc}"}
@@ -86,6 +92,17 @@ class Workbench:
             scene.gold = gold_proposal(np.array([p.box for p in scene.proposals]), gold)[0]
         scene, out = self.on_locate(scene, params.get("expression", ""))
         return scene, {**out, "expression": scene.expression}
+
+    def check_served(self, *paths: str | None) -> None:
+        """Refuse a URL's file outside the ``files`` folders (a proposal source spec that is not a
+        file counts as outside: it may name any file)."""
+        if self.files is None:
+            return
+        for path in filter(None, paths):
+            resolved = Path(path).resolve()
+            if not (resolved.is_file() and any(resolved.is_relative_to(root) for root in self.files)):
+                raise ReclipError(f"not a file in the folders this workbench serves files from "
+                                  f"({', '.join(map(str, self.files)) or 'none'}; reclip app --files DIR)")
 
     # -- callbacks ---------------------------------------------------------------------------
     def on_inputs(self, scene: WorkbenchScene, image: Any, proposals_file: str | None, source: str | None

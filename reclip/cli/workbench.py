@@ -4,8 +4,11 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
+import os
 import sys
 
+from primitives import ReclipError
 from reclip.app.cases import check_cases
 from reclip.app.workbench import DEFAULT_CASES, Workbench
 from reclip.cli.locate import add_model_options, load_locator
@@ -41,6 +44,9 @@ def _add_app(sub: argparse._SubParsersAction) -> None:
                    help=f"the cases file 'Save case' appends to (default: {DEFAULT_CASES})")
     p.add_argument("--port", type=int, default=APP_PORT, help=f"port to listen on (default {APP_PORT})")
     p.add_argument("--host", default=APP_HOST, help=f"address to listen on (default {APP_HOST}: this machine only)")
+    p.add_argument("--files", metavar="DIR", action="append", default=None,
+                   help="a folder whose files a link's image and proposals may name (repeatable; "
+                        "default: any file when listening on this machine only, else the current folder)")
     p.set_defaults(func=cmd_app)
 
 
@@ -59,11 +65,27 @@ def cmd_app(args: argparse.Namespace) -> int:
     from reclip.app.ui import gradio, serve   # Gradio and its checks only for this command
 
     gradio()   # a missing extra is reported before the model loads
-    workbench = Workbench(load_locator(args), proposals=args.proposals, cases=args.cases)
+    files = args.files
+    if files is None and not _loopback(args.host):
+        files = ["."]     # whoever reaches the page can make it read the files its links name
+    for folder in files or []:
+        if not os.path.isdir(folder):
+            raise ReclipError(f"--files {folder}: not a folder")
+    workbench = Workbench(load_locator(args), proposals=args.proposals, cases=args.cases, files=files)
     server = serve(workbench, args.host, args.port)
     print(f"reclip workbench on {server.url} (Ctrl-C stops it)", file=sys.stderr, flush=True)
     server.block()
     return 0
+
+
+def _loopback(host: str) -> bool:
+    """Whether ``host`` is reachable from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def cmd_check(args: argparse.Namespace) -> int:

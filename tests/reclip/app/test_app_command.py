@@ -42,3 +42,33 @@ def test_a_busy_port_is_one_line_and_exit_2(capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"reclip app: error: cannot listen on 127.0.0.1:{port}: the port is in use or the address "
                    "is not this machine's (choose another with --port or --host)"]
+
+
+def test_a_page_served_beyond_this_machine_opens_links_only_to_files_under_its_folders(monkeypatch, tmp_path):
+    from reclip.app import ui
+
+    seen = {}
+
+    class NotServed:
+        url = "http://0.0.0.0:1/"
+
+        def block(self):
+            pass
+
+    def record(workbench, host, port):
+        seen[host] = workbench.files
+        return NotServed()
+
+    monkeypatch.setattr(ui, "serve", record)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "shared").mkdir()
+    assert main(["app", "--host", "0.0.0.0"]) == 0                      # the current folder only
+    assert main(["app", "--host", "127.0.0.1"]) == 0                    # this machine only: any file
+    assert main(["app", "--host", "::1", "--files", "shared"]) == 0
+    assert seen == {"0.0.0.0": [tmp_path], "127.0.0.1": None, "::1": [tmp_path / "shared"]}
+
+
+def test_files_that_is_not_a_folder_is_one_line_and_exit_2(tmp_path, capsys):
+    assert main(["app", "--files", str(tmp_path / "nowhere")]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"reclip app: error: --files {tmp_path / 'nowhere'}: not a folder"]

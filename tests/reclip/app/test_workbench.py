@@ -174,3 +174,23 @@ def test_gradio_is_imported_only_inside_functions_of_the_page_module():
                 if name.split(".")[0] == "gradio" or name == "reclip.app.ui":
                     found[(path.relative_to(root).as_posix(), name)] = id(node) in in_functions
     assert found == {("app/ui.py", "gradio"): True, ("cli/workbench.py", "reclip.app.ui"): True}
+
+
+def test_a_workbench_that_names_its_folders_opens_no_file_outside_them(workbench, tmp_path):
+    """A page served to the network would read whatever file its link names: with ``files`` set,
+    a link opens only files inside those folders (symlinks resolved; a source spec is refused)."""
+    served, private = tmp_path / "served", tmp_path / "private"
+    served.mkdir(), private.mkdir()
+    scene, _ = located(workbench)
+    for folder in (served, private):
+        scene.image.save(folder / "scene.png")
+    (served / "leak.png").symlink_to(private / "scene.png")
+    guarded = Workbench(workbench.locator, files=[served])
+    opened, out = guarded.initial({"image": str(served / "scene.png"), "expression": EXPRESSION})
+    assert opened.image_path == str(served / "scene.png") and not out.get("message")
+    for image, proposals in [(private / "scene.png", None), (served / "leak.png", None),
+                             (served / "scene.png", "sam:" + str(private / "weights.pt"))]:
+        params = {"image": str(image), "expression": EXPRESSION, **({"proposals": proposals} if proposals else {})}
+        opened, out = guarded.initial(params)
+        assert "not a file in the folders this workbench serves files from" in out["message"], params
+        assert opened.image_path.endswith("assets/demo/scene.png")          # the demo scene instead
