@@ -23,7 +23,8 @@ from reclip.app.views import (
 )
 from reclip.files import load_image
 from reclip.locator import Locator
-from reclip.proposals import proposal_source
+from reclip.proposals import parse_source_spec, proposal_source
+from reclip.proposals.sources import SourceSpec
 from reclip.report.diagnose import gold_proposal
 from reclip.report.explain import pretty_program
 from reclip.report.links import parse_gold, query_params
@@ -40,9 +41,10 @@ Outputs = dict[str, Any]
 class Workbench:
     """One model (a Locator) and the page's defaults; the sessions' state lives in ``WorkbenchScene``s.
 
-    ``files``: the folders a URL's ``image`` and ``proposals`` may name files in (None: anywhere,
-    for a page only this machine can reach). Whoever can open the page can make it read those
-    files, so a page served to the network names its folders."""
+    ``files``: the folders the page may name files in: a link's image and proposals, a typed
+    proposal source's files, the cases file it appends to (None: anywhere, for a page only this
+    machine can reach). Whoever can open the page can make it read and write those files, so a
+    page served to the network names its folders."""
 
     def __init__(self, locator: Locator, *, proposals: str | None = None,
                  cases: str | os.PathLike = DEFAULT_CASES, files: Sequence[str | os.PathLike] | None = None):
@@ -83,7 +85,8 @@ class Workbench:
         if "image" not in params:
             return scene, {**self.show(scene), "expression": scene.expression}
         try:
-            self.check_served(params["image"], params.get("proposals"))
+            self.check_served(params["image"])
+            self.check_source(params.get("proposals"))
             scene = self.scene(params["image"], params.get("proposals"))
         except ReclipError as exc:
             return scene, {**self.show(scene), "message": f"cannot open {params['image']}: {exc}"}
@@ -93,16 +96,27 @@ class Workbench:
         scene, out = self.on_locate(scene, params.get("expression", ""))
         return scene, {**out, "expression": scene.expression}
 
-    def check_served(self, *paths: str | None) -> None:
-        """Refuse a URL's file outside the ``files`` folders (a proposal source spec that is not a
-        file counts as outside: it may name any file)."""
+    def check_served(self, *paths: str | None, files_only: bool = True) -> None:
+        """Refuse a path the page supplies (a link's file, a typed source's argument, the cases
+        file) outside the ``files`` folders; ``files_only``: it must also be an existing file."""
         if self.files is None:
             return
         for path in filter(None, paths):
             resolved = Path(path).resolve()
-            if not (resolved.is_file() and any(resolved.is_relative_to(root) for root in self.files)):
-                raise ReclipError(f"not a file in the folders this workbench serves files from "
-                                  f"({', '.join(map(str, self.files)) or 'none'}; reclip app --files DIR)")
+            inside = any(resolved.is_relative_to(root) for root in self.files)
+            if not inside or (files_only and not resolved.is_file()):
+                raise ReclipError(f"{path}: not {'a file ' if files_only else ''}in the folders this workbench "
+                                  f"serves files from ({', '.join(map(str, self.files)) or 'none'}; "
+                                  "reclip app --files DIR)")
+
+    def check_source(self, spec: str | None) -> None:
+        """A typed or linked proposal source may name files only inside the ``files`` folders."""
+        if self.files is None or not spec or Path(spec).is_file():
+            return self.check_served(spec)
+        part: SourceSpec | None = parse_source_spec(spec)
+        while part is not None:
+            self.check_served(part.arg, files_only=False)
+            part = part.prompts
 
     # -- callbacks ---------------------------------------------------------------------------
     def on_inputs(self, scene: WorkbenchScene, image: Any, proposals_file: str | None, source: str | None
@@ -110,7 +124,7 @@ class Workbench:
         """A new image, proposals file or source: the proposals are drawn; the old answer goes."""
         if image is None:
             return scene, {"message": "Upload an image (or reload the page for the demo scene)."}
-        new = _guarded(lambda: self.scene(image, proposals_file, source))
+        new = _guarded(lambda: self.check_source(source) or self.scene(image, proposals_file, source))
         if isinstance(new, str):
             return scene, {"message": new}
         new.expression = scene.expression
@@ -153,7 +167,7 @@ class Workbench:
         if not scene.expression:
             return scene, {"message": "Locate an expression first."}
         path = Path(cases.strip()) if cases and cases.strip() else self.cases
-        saved = _guarded(lambda: save_case(path, scene.image, scene.proposals, scene.expression,
+        saved = _guarded(lambda: self.check_served(str(path), files_only=False) or save_case(path, scene.image, scene.proposals, scene.expression,
                                            program_text or scene.program, scene.gold, scene.compiled))
         if isinstance(saved, str):
             return scene, {"message": saved}

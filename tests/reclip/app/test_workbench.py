@@ -192,5 +192,15 @@ def test_a_workbench_that_names_its_folders_opens_no_file_outside_them(workbench
                              (served / "scene.png", "sam:" + str(private / "weights.pt"))]:
         params = {"image": str(image), "expression": EXPRESSION, **({"proposals": proposals} if proposals else {})}
         opened, out = guarded.initial(params)
-        assert "not a file in the folders this workbench serves files from" in out["message"], params
+        assert "in the folders this workbench serves files from" in out["message"], params
         assert opened.image_path.endswith("assets/demo/scene.png")          # the demo scene instead
+    # a typed source naming a file outside, and a cases file outside, are refused the same way
+    opened, _ = guarded.initial({"image": str(served / "scene.png"), "expression": EXPRESSION})
+    same, out = guarded.on_inputs(opened, str(served / "scene.png"), None, "sam:" + str(private / "sam.pt"))
+    assert same is opened and f"{private / 'sam.pt'}: not in the folders" in out["message"]
+    opened.gold = 0
+    _, out = guarded.on_save(opened, opened.program, str(private / "cases.jsonl"))
+    assert f"{private / 'cases.jsonl'}: not in the folders" in out["message"]
+    assert not (private / "cases.jsonl").exists()
+    _, out = guarded.on_save(opened, opened.program, str(served / "cases.jsonl"))
+    assert out["message"].startswith("Saved the case") and (served / "cases.jsonl").is_file()
