@@ -88,6 +88,7 @@ def save_case(cases_path: str | os.PathLike, image: Image.Image, proposals: Sequ
     path = Path(cases_path)
     if path.exists() and not path.is_file():
         raise CasesFileError(f"cases file {path} is a folder: give a .jsonl file path")
+    _refuse_other_file(path)
     try:
         text = str(parse_program(program, REGISTRY))
     except ProgramSyntaxError as exc:
@@ -110,6 +111,22 @@ def save_case(cases_path: str | os.PathLike, image: Image.Image, proposals: Sequ
     except OSError as exc:
         raise CasesFileError(f"cannot write {path}: {exc.strerror or exc}") from None
     return case
+
+
+def _refuse_other_file(path: Path) -> None:
+    """Append only to a new file or a cases file: its first line must be a case (never a user's
+    image, script or other JSON)."""
+    if not path.is_file() or not path.stat().st_size:
+        return
+    with path.open("rb") as f:
+        first = f.readline(1 << 20)
+    try:
+        record = json.loads(first.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        record = None
+    if not (isinstance(record, dict) and {"expression", "program", "gold"} <= record.keys()):
+        raise CasesFileError(f"{path} exists and is not a cases file (its first line is not a case): "
+                             "choose a new .jsonl file")
 
 
 def read_cases(cases_path: str | os.PathLike) -> list[Case]:

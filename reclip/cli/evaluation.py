@@ -38,10 +38,11 @@ def _add_merge(tools: argparse._SubParsersAction) -> None:
 
 
 def _run_merge(args: argparse.Namespace) -> int:
-    from reclip.evaluation.merge import merge_runs
+    from reclip.evaluation.merge import check_merge_target, merge_runs
     from reclip.files import refuse_inputs_as_outputs
 
     refuse_inputs_as_outputs({"--out": args.out}, {"one of the shard folders it merges": args.shards})
+    check_merge_target(args.shards, args.out)
     summary = merge_runs(args.shards, args.out)
     print(f"merged {len(args.shards)} outputs into {args.out}: n={summary.get('n')}, "
           f"accuracy={summary.get('accuracy')}")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import time
 from pathlib import Path
 
@@ -22,7 +21,8 @@ from reclip.synthetic.training import (FINGERPRINT_STEPS, TrainConfig, build_tra
                                        save_half_checkpoint, train, training_set_sha256)
 
 COMMANDS = ("synth", "train-synthetic", "demo")
-TRAIN_OUT = "out/train-synthetic"     # never the shipped reclip/assets/synthetic.pt
+TRAIN_OUT = "out/train-synthetic"
+LOG_START = b"training set:"          # the first line train() logs     # never the shipped reclip/assets/synthetic.pt
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -90,8 +90,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     _check_seed(args.seed)
     if args.threads < 1:
         raise ReclipError(f"--threads must be at least 1, got {args.threads}")
-    if args.score_scale is not None and not (math.isfinite(args.score_scale) and args.score_scale > 0):
-        raise ReclipError(f"--score-scale must be a positive number, got {args.score_scale}")
+    if args.score_scale is not None and not 0.01 <= args.score_scale <= 100:   # CLIP's own is 100
+        raise ReclipError(f"--score-scale must be between 0.01 and 100, got {args.score_scale}")
     if args.out is not None and not args.out.strip():
         raise ReclipError("--out is empty: give the checkpoint's path")
     out = Path(args.out) if args.out else Path(TRAIN_OUT) / f"synthetic-seed{args.seed}.pt"
@@ -101,6 +101,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         shipped = " (the shipped model)" if _same(out, SYNTHETIC_PATH) else ""
         raise ReclipError(f"--out {out} exists{shipped}: pass --overwrite to replace it, or choose another path")
     refuse_inputs_as_outputs({"--out": out}, {"the --log file": args.log})
+    _check_log(args.log)
     log_file = open(args.log, "a", encoding="utf-8") if args.log else None
 
     def log(line: str) -> None:
@@ -126,6 +127,20 @@ def cmd_train(args: argparse.Namespace) -> int:
     if log_file:
         log_file.close()
     return 0
+
+
+def _check_log(log: str | None) -> None:
+    """--log appends: only to a new file or to a log this command wrote (never a user's other file)."""
+    if log is None:
+        return
+    path = Path(log)
+    if path.is_dir():
+        raise ReclipError(f"--log {log} is a folder: give a file path")
+    if path.is_file() and path.stat().st_size:
+        with path.open("rb") as f:
+            first = f.read(len(LOG_START))
+        if first != LOG_START:
+            raise ReclipError(f"--log {log} exists and is not a train-synthetic log: choose a new file")
 
 
 def _check_seed(seed: int) -> None:

@@ -55,7 +55,14 @@ def split_options(text: str) -> tuple[str, dict[str, float]]:
             options[key] = float(value)
         except ValueError:
             raise ModelLoadError(f"model spec {text!r}: {key} must be a number, got {value.strip()!r}") from None
+        low, high = OPTION_RANGE
+        if not low <= options[key] <= high:     # nan fails too; beyond, the logits underflow or overflow
+            raise ModelLoadError(f"model spec {text!r}: {key} must be between {low:g} and {high:g}, "
+                                 f"got {value.strip()}")
     return base.strip(), options
+
+
+OPTION_RANGE = (1e-6, 1e6)     # weight and temperature
 
 
 def parse_engine_spec(spec: str) -> EngineSpec:

@@ -142,6 +142,10 @@ def write_run(out: Path, config: EvalConfig, shard: Shard | None, masks: bool,
     if resolved is not None:
         run["resolved"] = resolved
     path = out / RUN
+    rows = out / PREDICTIONS
+    if not path.is_file() and rows.is_file() and rows.stat().st_size:
+        raise ReclipError(f"{out} holds {PREDICTIONS} but no {RUN}: rows of an unknown run cannot be "
+                          "resumed; choose another --out")
     if path.is_file():
         try:
             old = json.loads(path.read_text(encoding="utf-8"))

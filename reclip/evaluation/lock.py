@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -14,6 +15,7 @@ from typing import Iterator
 from primitives import ReclipError
 
 LOCK = ".lock"
+FRESH_S = 5.0      # an empty lock younger than this is being written by its taker, not left by a dead run
 
 
 class FolderLockedError(ReclipError):
@@ -45,16 +47,26 @@ def _stale(holder: dict | None) -> bool:
     return holder.get("host") == socket.gethostname() and not _alive(holder["pid"])
 
 
+def _age(path: Path) -> float:
+    try:
+        return time.time() - path.stat().st_mtime
+    except OSError:
+        return FRESH_S
+
+
 def _acquire(path: Path, me: dict) -> bool:
     """Take the lock at ``path``: True when taken now, False when this process holds it already
     (a run inside a run); a FolderLockedError when a live process holds it."""
-    for _ in range(3):
+    for _ in range(100):
         try:
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         except FileExistsError:
             holder = _holder(path)
             if holder == me:
                 return False
+            if holder is None and _age(path) < FRESH_S:   # created but not yet written: its taker is alive
+                time.sleep(0.05)
+                continue
             if not _stale(holder):
                 raise FolderLockedError(
                     f"{path.parent} is in use by another evaluation (pid {holder['pid']} on "

@@ -120,10 +120,10 @@ def merge_files(folders: Sequence[str | Path], out: str | Path) -> Path:
     check_same_run(shards)
     if any(s.folder.resolve() == out.resolve() for s in shards):
         raise MergeError(f"--out {out} is one of the shards; merge into another folder")
-    make_folder(out)
     config = dict(shards[0].config)
     if SHARD_KEY in config:
         config[SHARD_KEY] = None
+    make_folder(out)
     write_text(out / RUN, json.dumps(config, indent=2) + "\n")
     write_text(out / MERGED_FROM, json.dumps([str(s.folder) for s in shards], indent=2) + "\n")
     # all rows, then one per sent_id (skipped: per sent_id and reason) as the summary counts them
@@ -131,6 +131,30 @@ def merge_files(folders: Sequence[str | Path], out: str | Path) -> Path:
         write_rows(out / name, [r for s in shards for r in read_rows(s.folder / name)])
         write_rows(out / name, unique_rows(out / name, *fields))
     return out
+
+
+def check_merge_target(folders: Sequence[str | Path], out: str | Path) -> None:
+    """For ``reclip eval merge``: ``out`` must be new, empty, or an earlier merge of this same run
+    (``--ray`` merges its shards into the run's own folder, which holds them)."""
+    if folders:
+        config = dict(read_shard(folders[0]).config)
+        if SHARD_KEY in config:
+            config[SHARD_KEY] = None
+        _refuse_other_folder(Path(out), config)
+
+
+def _refuse_other_folder(out: Path, config: dict) -> None:
+    """``out`` must be new, empty, or an earlier merge of this same run: merging writes over
+    run.json, the rows and the summary, which another run's folder (or a user's) holds too."""
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    try:
+        earlier = json.loads((out / RUN).read_text(encoding="utf-8")) if (out / MERGED_FROM).is_file() else None
+    except (OSError, ValueError):
+        earlier = None
+    if earlier != config:
+        raise MergeError(f"--out {out} is not empty and holds no earlier merge of this run; merge into a "
+                         "new folder")
 
 
 def merge_runs(folders: Sequence[str | Path], out: str | Path) -> dict:

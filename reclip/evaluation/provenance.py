@@ -129,10 +129,28 @@ def proposal_facts(proposals: str | None, built: Any = None) -> dict[str, Any]:
     return {"spec": proposals, **({"settings": built_settings(built)} if built is not None else {})}
 
 
+_IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+
+
+def data_facts(files: dict[str, str]) -> dict[str, Any]:
+    """The sha256 of each dataset file (a folder: of each annotation file directly in it, images
+    left out), so a resume onto a dataset changed in place is refused like one with another model."""
+    facts: dict[str, Any] = {}
+    for name, value in sorted(files.items()):
+        path = Path(value)
+        if path.is_dir():
+            facts[name] = {p.name: file_sha256(p) for p in sorted(path.iterdir())
+                           if p.is_file() and p.suffix.lower() not in _IMAGE_SUFFIXES}
+        else:
+            facts[name] = file_sha256(path)
+    return facts
+
+
 def resolved_settings(config: Any, built_source: Any = None) -> dict[str, Any]:
     """What ``run.json`` records under ``resolved`` for an ``EvalConfig`` (and the proposal source
     built for it, when it is a spec's)."""
     return {"reclip_version": reclip_version(), "grammar_sha256": grammar_sha256(),
+            "data": data_facts(config.files),
             "models": [model_facts(m) for m in config.models],
             "scorer": scorer_options(config.methods, config.baseline),
             "proposals": proposal_facts(config.proposals, built_source)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -55,6 +56,9 @@ def write_dataset(out: str | Path, scenes: int, seed: int, progress: bool = Fals
     return path
 
 
+_SCENE_PNG = re.compile(r"s\d+-\d{6,}\.png")     # the names write_dataset gives its images
+
+
 def _empty_dataset_folder(out: str | Path, overwrite: bool) -> Path:
     """``out`` when it is new or empty; an earlier dataset there is refused, or removed
     with ``overwrite`` (so that no image of it is left behind). A folder holding anything
@@ -71,8 +75,8 @@ def _empty_dataset_folder(out: str | Path, overwrite: bool) -> Path:
     ours = {out / "expressions.jsonl", images}
     others = [p.name for p in out.iterdir() if p not in ours]
     others += [f"images/{p.name}" for p in (images.iterdir() if images.is_dir() else ())
-               if not (p.is_file() and p.suffix == ".png")]
-    if others or not images.is_dir():
+               if not (p.is_file() and _SCENE_PNG.fullmatch(p.name))]
+    if others or not images.is_dir() or not (out / "expressions.jsonl").is_file():
         raise ReclipError(f"dataset folder {out} holds files that are not a synthetic dataset "
                           f"({', '.join(sorted(others)[:3]) or 'no images/'}): --overwrite replaces only a "
                           "dataset `reclip synth` wrote; choose a new folder")

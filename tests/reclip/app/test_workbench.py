@@ -204,3 +204,18 @@ def test_a_workbench_that_names_its_folders_opens_no_file_outside_them(workbench
     assert not (private / "cases.jsonl").exists()
     _, out = guarded.on_save(opened, opened.program, str(served / "cases.jsonl"))
     assert out["message"].startswith("Saved the case") and (served / "cases.jsonl").is_file()
+
+
+def test_save_case_appends_only_to_a_new_file_or_a_cases_file(workbench, tmp_path):
+    scene, _ = located(workbench)
+    scene.gold = 0
+    tool = tmp_path / "tool.py"
+    tool.write_text("print('hi')\n")
+    _, out = workbench.on_save(scene, scene.program, str(tool))
+    assert f"{tool} exists and is not a cases file" in out["message"]
+    assert tool.read_text() == "print('hi')\n"
+    cases = tmp_path / "mine.jsonl"
+    for _ in range(2):
+        _, out = workbench.on_save(scene, scene.program, str(cases))
+        assert out["message"].startswith("Saved the case")
+    assert len(cases.read_text().splitlines()) == 2

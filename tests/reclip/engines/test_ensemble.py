@@ -40,7 +40,10 @@ def test_temperature_divides_a_detectors_logits_and_weight_one_is_the_bare_engin
 
 @pytest.mark.parametrize("spec, message", [
     ("synthetic?temperature=2", "temperature applies to detector engines only"),
-    ("owlv2:D?weight=0", "weight must be > 0"),
+    ("owlv2:D?weight=0", "weight must be between 1e-06 and 1e\\+06, got 0"),
+    ("owlv2:D?temperature=inf", "temperature must be between 1e-06 and 1e\\+06, got inf"),
+    ("grounding-dino:D?temperature=nan", "temperature must be between"),
+    ("synthetic?weight=1e-300", "weight must be between"),
     ("owlv2:D?weight=heavy", "weight must be a number"),
     ("owlv2:D?scale=2", "options after '?'"),
 ])
