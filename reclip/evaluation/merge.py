@@ -120,9 +120,7 @@ def merge_files(folders: Sequence[str | Path], out: str | Path) -> Path:
     check_same_run(shards)
     if any(s.folder.resolve() == out.resolve() for s in shards):
         raise MergeError(f"--out {out} is one of the shards; merge into another folder")
-    config = dict(shards[0].config)
-    if SHARD_KEY in config:
-        config[SHARD_KEY] = None
+    config = merged_config(shards[0])
     make_folder(out)
     write_text(out / RUN, json.dumps(config, indent=2) + "\n")
     write_text(out / MERGED_FROM, json.dumps([str(s.folder) for s in shards], indent=2) + "\n")
@@ -133,14 +131,19 @@ def merge_files(folders: Sequence[str | Path], out: str | Path) -> Path:
     return out
 
 
+def merged_config(shard: Shard) -> dict:
+    """The run.json of the merged run: a shard's configuration, with no shard."""
+    config = dict(shard.config)
+    if SHARD_KEY in config:
+        config[SHARD_KEY] = None
+    return config
+
+
 def check_merge_target(folders: Sequence[str | Path], out: str | Path) -> None:
     """For ``reclip eval merge``: ``out`` must be new, empty, or an earlier merge of this same run
     (``--ray`` merges its shards into the run's own folder, which holds them)."""
     if folders:
-        config = dict(read_shard(folders[0]).config)
-        if SHARD_KEY in config:
-            config[SHARD_KEY] = None
-        _refuse_other_folder(Path(out), config)
+        _refuse_other_folder(Path(out), merged_config(read_shard(folders[0])))
 
 
 def _refuse_other_folder(out: Path, config: dict) -> None:
